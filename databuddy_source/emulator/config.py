@@ -1,0 +1,43 @@
+"""Emulator settings: one frozen dataclass, defaults in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Profile = Literal["small", "default", "large"]
+RateLimitMode = Literal["code", "docs", "off"]
+
+DEFAULT_API_KEY = "dbdy_demoGlobalKey" + "0" * 35
+"""The global key of the demo organization (``--api-key`` overrides it)."""
+
+DEFAULT_SEED = 42
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Everything that makes one emulator instance.
+
+    ``now`` is the virtual clock's start; ``frozen`` keeps it still until the admin surface
+    advances it (tests), otherwise it runs with the wall clock from ``now`` (demo).
+    """
+
+    seed: int = DEFAULT_SEED
+    profile: Profile = "default"
+    api_key: str = DEFAULT_API_KEY
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    frozen: bool = False
+    history_days: int | None = None
+    future_days: int = 14
+    rate_limit: int = 120
+    rate_window_seconds: float = 60.0
+    rate_limit_mode: RateLimitMode = "code"
+
+    def __post_init__(self) -> None:
+        if not self.api_key.startswith("dbdy_") or not 10 <= len(self.api_key) <= 200:
+            raise ValueError("api_key must start with 'dbdy_' and be 10-200 characters long")
+        if self.now.tzinfo is None:
+            object.__setattr__(self, "now", self.now.replace(tzinfo=UTC))
+        if self.rate_limit < 1 or self.rate_window_seconds <= 0:
+            raise ValueError("rate_limit must be >= 1 and rate_window_seconds > 0")

@@ -1,0 +1,47 @@
+"""JSON bodies and responses for the emulator's routes (orjson; Dates as ISO strings)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def iso(value: datetime) -> str:
+    """A JavaScript ``Date.toISOString()``: UTC, milliseconds, ``Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def dumps(body: Any) -> bytes:
+    return orjson.dumps(body, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def text_response(text: str, status: int) -> Response:
+    return Response(text, status_code=status, media_type="text/plain;charset=utf-8")
+
+
+def request_id() -> str:
+    """``req_`` + 16 hex characters, new for every request."""
+    return "req_" + secrets.token_hex(8)

@@ -1,0 +1,1 @@
+"""The Query API of the emulator: request validation, builders per query type, the engine."""

@@ -1,0 +1,130 @@
+"""Body schema of ``POST /v1/query`` as the framework checks it: a failure is a 422 with an
+Elysia-style validation object (SPEC 3.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .dates import PRESETS
+
+GRANULARITIES = ("hourly", "daily", "hour", "day")
+OPERATORS = ("eq", "ne", "contains", "not_contains", "starts_with", "in", "not_in")
+SORT_ORDERS = ("asc", "desc")
+
+_STRING_FIELDS = ("startDate", "endDate", "sortBy", "id", "timeZone")
+
+
+class SchemaError(Exception):
+    """The first schema violation: JSON pointer, what was expected, what was found."""
+
+    def __init__(self, path: str, expected: str, found: Any) -> None:
+        super().__init__(f"Expected {expected}")
+        self.path = path
+        self.expected = expected
+        self.found = found
+
+    def body(self, whole: Any) -> dict[str, Any]:
+        prop = self.path.rsplit("/", 1)[-1] or "body"
+        summary = f"Property '{prop}' should be {self.expected}"
+        return {
+            "type": "validation",
+            "on": "body",
+            "property": self.path or "/",
+            "message": f"Expected {self.expected}",
+            "summary": summary,
+            "expected": {
+                "parameters": ["summary_metrics"],
+                "startDate": "2024-01-01",
+                "endDate": "2024-01-31",
+            },
+            "found": whole,
+            "errors": [
+                {
+                    "type": 0,
+                    "path": self.path or "/",
+                    "value": self.found,
+                    "message": f"Expected {self.expected}",
+                    "summary": summary,
+                }
+            ],
+        }
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_enum(path: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SchemaError(path, " | ".join(f"'{a}'" for a in allowed), value)
+
+
+def _check_parameter(path: str, item: Any) -> None:
+    if isinstance(item, str):
+        return
+    if not isinstance(item, dict):
+        raise SchemaError(path, "string | object", item)
+    if not isinstance(item.get("name"), str):
+        raise SchemaError(f"{path}/name", "string", item.get("name"))
+    for key in ("start_date", "end_date", "id"):
+        if key in item and not isinstance(item[key], str):
+            raise SchemaError(f"{path}/{key}", "string", item[key])
+    if "granularity" in item:
+        _check_enum(f"{path}/granularity", item["granularity"], GRANULARITIES)
+
+
+def _check_filter(path: str, item: Any) -> None:
+    if not isinstance(item, dict):
+        raise SchemaError(path, "object", item)
+    if not isinstance(item.get("field"), str):
+        raise SchemaError(f"{path}/field", "string", item.get("field"))
+    _check_enum(f"{path}/op", item.get("op"), OPERATORS)
+    value = item.get("value")
+    scalar = isinstance(value, str) or _is_number(value)
+    if not scalar and not (
+        isinstance(value, list) and all(isinstance(v, str) or _is_number(v) for v in value)
+    ):
+        raise SchemaError(f"{path}/value", "string | number | (string | number)[]", value)
+
+
+def check_request(obj: Any, prefix: str = "") -> None:
+    """Raise :class:`SchemaError` for the first violation in one request object."""
+    if not isinstance(obj, dict):
+        raise SchemaError(prefix, "object", obj)
+    params = obj.get("parameters")
+    if not isinstance(params, list):
+        raise SchemaError(f"{prefix}/parameters", "array", params)
+    for i, item in enumerate(params):
+        _check_parameter(f"{prefix}/parameters/{i}", item)
+    for key in _STRING_FIELDS:
+        if key in obj and not isinstance(obj[key], str):
+            raise SchemaError(f"{prefix}/{key}", "string", obj[key])
+    if "preset" in obj:
+        _check_enum(f"{prefix}/preset", obj["preset"], PRESETS)
+    if "granularity" in obj:
+        _check_enum(f"{prefix}/granularity", obj["granularity"], GRANULARITIES)
+    if "sortOrder" in obj:
+        _check_enum(f"{prefix}/sortOrder", obj["sortOrder"], SORT_ORDERS)
+    for key in ("limit", "page"):
+        if key in obj and not _is_number(obj[key]):
+            raise SchemaError(f"{prefix}/{key}", "number", obj[key])
+    if "filters" in obj:
+        if not isinstance(obj["filters"], list):
+            raise SchemaError(f"{prefix}/filters", "array", obj["filters"])
+        for i, item in enumerate(obj["filters"]):
+            _check_filter(f"{prefix}/filters/{i}", item)
+    group_by = obj.get("groupBy")
+    if group_by is not None and not (
+        isinstance(group_by, str)
+        or (isinstance(group_by, list) and all(isinstance(g, str) for g in group_by))
+    ):
+        raise SchemaError(f"{prefix}/groupBy", "string | string[]", group_by)
+
+
+def check_body(body: Any) -> None:
+    """A request object, or a non-empty array of them (a batch)."""
+    if isinstance(body, list):
+        for i, obj in enumerate(body):
+            check_request(obj, f"/{i}")
+    else:
+        check_request(body)

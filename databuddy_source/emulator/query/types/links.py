@@ -1,0 +1,201 @@
+"""links: outbound link clicks of a website (``outgoing_links``) and short-link clicks
+(``link_visits``; the parameter's project is the link).
+
+``link_clicks_by_day`` (daily or hourly) sums to ``link_total_clicks`` for the same range;
+``link_referrers_by_day`` / ``link_countries_by_day`` count distinct referrers / countries.
+"""
+
+from __future__ import annotations
+
+from ..context import ParameterError, QueryContext, filter_condition
+from ..engine import Built, builder
+from ..sql import event_time, pct, referrer_host
+from .performance import geo_columns
+
+# Columns a filter may use on outbound clicks: the click's own, plus its session's first
+# referrer / UTM / locale (as the server joins them from page views).
+_SESSION_DIMS = ("referrer", "utm_source", "utm_medium", "utm_campaign", "timezone", "language")
+_CLICK_COLUMNS = frozenset(
+    {
+        "client_id",
+        "anonymous_id",
+        "session_id",
+        "path",
+        "country",
+        "region",
+        "city",
+        "device_type",
+        "browser_name",
+        "os_name",
+        "href",
+        "text",
+        *_SESSION_DIMS,
+    }
+)
+
+
+def outbound_clicks(ctx: QueryContext) -> str:
+    """Plausible outbound clicks of the website in range, with session context, filtered."""
+    dims = ", ".join(
+        f"arg_min({d}, time) FILTER (WHERE coalesce({d}, '') != '') AS {d}" for d in _SESSION_DIMS
+    )
+    conds = []
+    if ctx.qtype.filters_applied:
+        for f in ctx.filters:
+            if f.field not in _CLICK_COLUMNS:
+                raise ParameterError(
+                    f"Unknown expression identifier `{f.field}` in scope SELECT (code 47)"
+                )
+            conds.append(filter_condition(f))
+    return f"""(
+        WITH sd AS (SELECT session_id, {dims} FROM {ctx.source("events", filtered=False)} AS ev
+                    WHERE coalesce(session_id, '') != '' GROUP BY session_id),
+             ol AS (SELECT o.*, {", ".join(f"sd.{d}" for d in _SESSION_DIMS)}
+                    FROM {ctx.source("outgoing_links", filtered=False)} AS o
+                    LEFT JOIN sd USING (session_id))
+        SELECT * FROM ol
+        WHERE coalesce(href, '') != '' AND href NOT LIKE '%undefined%'
+          AND href NOT LIKE '%null%' AND length(href) > 7 AND href LIKE 'http%'
+          AND position('.' IN href) > 0
+          AND coalesce(text, '') NOT IN ('undefined', 'null')
+          {"".join(f" AND {c}" for c in conds)})"""
+
+
+@builder("outbound_links")
+def outbound_links(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT href, text, count(*) AS total_clicks, count(DISTINCT anonymous_id) AS unique_users,
+               count(DISTINCT session_id) AS unique_sessions,
+               {pct("count(*)", "sum(count(*)) OVER ()")} AS percentage,
+               {event_time("max(timestamp)")} AS last_clicked
+        FROM {outbound_clicks(ctx)} AS o GROUP BY href, text
+    """,
+        "total_clicks DESC, href ASC, text ASC",
+    )
+
+
+@builder("outbound_domains")
+def outbound_domains(ctx: QueryContext) -> Built:
+    domain = "regexp_extract(href, '^[a-zA-Z]+://([^/?#:]+)', 1)"
+    return Built(
+        f"""
+        SELECT {domain} AS domain, count(*) AS total_clicks,
+               count(DISTINCT anonymous_id) AS unique_users,
+               count(DISTINCT href) AS unique_links,
+               {pct("count(*)", "sum(count(*)) OVER ()")} AS percentage
+        FROM {outbound_clicks(ctx)} AS o GROUP BY {domain}
+    """,
+        "total_clicks DESC, domain ASC",
+    )
+
+
+# ------------------------------------------------------------------ short links
+def visits(ctx: QueryContext) -> str:
+    return f"(SELECT * FROM {ctx.source('link_visits')} AS lv)"
+
+
+@builder("link_total_clicks")
+def link_total_clicks(ctx: QueryContext) -> Built:
+    return Built(f"SELECT count(*) AS total FROM {visits(ctx)} AS v", "total", sortable=False)
+
+
+@builder("link_clicks_by_day")
+def link_clicks_by_day(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT {ctx.bucket("timestamp")} AS date, count(*) AS clicks
+        FROM {visits(ctx)} AS v GROUP BY 1
+    """,
+        "date ASC",
+    )
+
+
+@builder("link_referrers_by_day")
+def link_referrers_by_day(ctx: QueryContext) -> Built:
+    """Distinct referrers (direct, '', counts as one) per day or hour."""
+    return Built(
+        f"""
+        SELECT {ctx.bucket("timestamp")} AS date, count(DISTINCT coalesce(referrer, '')) AS value
+        FROM {visits(ctx)} AS v GROUP BY 1
+    """,
+        "date ASC",
+    )
+
+
+@builder("link_countries_by_day")
+def link_countries_by_day(ctx: QueryContext) -> Built:
+    """Distinct countries (unknown, '', counts as one) per day or hour."""
+    return Built(
+        f"""
+        SELECT {ctx.bucket("timestamp")} AS date, count(DISTINCT coalesce(country, '')) AS value
+        FROM {visits(ctx)} AS v GROUP BY 1
+    """,
+        "date ASC",
+    )
+
+
+def _or(col: str, fallback: str) -> str:
+    return f"coalesce(nullif({col}, ''), '{fallback}')"
+
+
+@builder("link_top_referrers")
+def link_top_referrers(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT name, name AS referrer, count(*) AS clicks,
+               CASE WHEN name = 'Direct' THEN '' ELSE {referrer_host("name")} END AS domain
+        FROM (SELECT {_or("referrer", "Direct")} AS name FROM {visits(ctx)} AS v) AS r
+        GROUP BY name
+    """,
+        "clicks DESC, name ASC",
+    )
+
+
+def _place(ctx: QueryContext, col: str) -> Built:
+    return Built(
+        f"""
+        SELECT name, country, count(*) AS clicks, {geo_columns("country")}
+        FROM (SELECT {_or(col, "Unknown")} AS name, {_or("country", "Unknown")} AS country
+              FROM {visits(ctx)} AS v) AS p
+        GROUP BY name, country
+    """,
+        "clicks DESC, name ASC, country ASC",
+    )
+
+
+@builder("link_top_countries")
+def link_top_countries(ctx: QueryContext) -> Built:
+    return _place(ctx, "country")
+
+
+@builder("link_top_regions")
+def link_top_regions(ctx: QueryContext) -> Built:
+    return _place(ctx, "region")
+
+
+@builder("link_top_cities")
+def link_top_cities(ctx: QueryContext) -> Built:
+    return _place(ctx, "city")
+
+
+@builder("link_top_devices")
+def link_top_devices(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT {_or("device_type", "Unknown")} AS name, count(*) AS clicks
+        FROM {visits(ctx)} AS v GROUP BY 1
+    """,
+        "clicks DESC, name ASC",
+    )
+
+
+@builder("link_top_browsers")
+def link_top_browsers(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT {_or("browser_name", "Unknown")} AS name, count(*) AS clicks
+        FROM {visits(ctx)} AS v GROUP BY 1
+    """,
+        "clicks DESC, name ASC",
+    )

@@ -1,0 +1,109 @@
+"""pages: top_pages, entry_pages, exit_pages, page_performance, page_time_analysis.
+
+Also holds small helpers the other page-view breakdown modules of this group share
+(traffic, devices, geo, sessions, engagement, profiles).
+"""
+
+from __future__ import annotations
+
+from ..context import QueryContext
+from ..engine import Built, builder
+from ..sql import normalized_path, pct
+from .common import pageviews
+
+BY_PAGEVIEWS = "pageviews DESC, visitors DESC, name ASC"
+BY_VISITORS = "visitors DESC, pageviews DESC, name ASC"
+VISITOR_SHARE = pct("count(DISTINCT anonymous_id)", "sum(count(DISTINCT anonymous_id)) OVER ()")
+PATH = normalized_path("path")
+
+
+def not_empty(col: str) -> str:
+    return f"coalesce({col}, '') != ''"
+
+
+def dim_breakdown(
+    ctx: QueryContext, dim: str, *, where: str = "TRUE", order: str = BY_PAGEVIEWS
+) -> Built:
+    """``name, pageviews, visitors, percentage`` of page views grouped by ``dim`` (rows where
+    ``where`` holds); ``percentage`` is the visitors' share over all groups, before any limit."""
+    return Built(
+        f"""
+        SELECT {dim} AS name, count(*) AS pageviews,
+               count(DISTINCT anonymous_id) AS visitors, {VISITOR_SHARE} AS percentage
+        FROM {pageviews(ctx)} AS pv
+        WHERE {where}
+        GROUP BY {dim}""",
+        order,
+    )
+
+
+@builder("top_pages")
+def top_pages(ctx: QueryContext) -> Built:
+    return dim_breakdown(ctx, PATH, where=not_empty("path"))
+
+
+def session_ends(ctx: QueryContext) -> str:
+    """One row per session of the (filtered, in-range) page views: its visitor, entry page
+    (first page view by time) and exit page (last page view)."""
+    return f"""(
+        SELECT session_id,
+               arg_min(anonymous_id, (time, page_index)) AS anonymous_id,
+               arg_min({PATH}, (time, page_index)) AS entry_page,
+               arg_max({PATH}, (time, page_index)) AS exit_page
+        FROM {pageviews(ctx)} AS pv
+        WHERE {not_empty("path")}
+        GROUP BY session_id)"""
+
+
+def _ends_breakdown(ctx: QueryContext, column: str) -> Built:
+    # pageviews = sessions entering (leaving) on the page: one entry/exit page view per session
+    return Built(
+        f"""
+        SELECT {column} AS name, count(*) AS pageviews,
+               count(DISTINCT anonymous_id) AS visitors, {VISITOR_SHARE} AS percentage
+        FROM {session_ends(ctx)} AS s
+        GROUP BY {column}""",
+        BY_PAGEVIEWS,
+        sortable=False,
+    )
+
+
+@builder("entry_pages")
+def entry_pages(ctx: QueryContext) -> Built:
+    return _ends_breakdown(ctx, "entry_page")
+
+
+@builder("exit_pages")
+def exit_pages(ctx: QueryContext) -> Built:
+    return _ends_breakdown(ctx, "exit_page")
+
+
+@builder("page_performance")
+def page_performance(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT {PATH} AS name, count(*) AS pageviews,
+               round(avg(time_on_page) FILTER (WHERE time_on_page > 0), 2) AS avg_time_on_page,
+               count(DISTINCT anonymous_id) AS visitors
+        FROM {pageviews(ctx)} AS pv
+        WHERE {not_empty("path")}
+        GROUP BY {PATH}""",
+        BY_PAGEVIEWS,
+    )
+
+
+@builder("page_time_analysis")
+def page_time_analysis(ctx: QueryContext) -> Built:
+    share = pct("count(DISTINCT session_id)", "sum(count(DISTINCT session_id)) OVER ()")
+    return Built(
+        f"""
+        SELECT {PATH} AS name, count(DISTINCT session_id) AS sessions_with_time,
+               count(DISTINCT anonymous_id) AS visitors,
+               round(median(time_on_page), 2) AS median_time_on_page,
+               {share} AS percentage
+        FROM {pageviews(ctx)} AS pv
+        WHERE {not_empty("path")} AND time_on_page > 0
+        GROUP BY {PATH}""",
+        "sessions_with_time DESC, visitors DESC, name ASC",
+        sortable=False,
+    )

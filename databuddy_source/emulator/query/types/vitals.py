@@ -1,0 +1,112 @@
+"""vitals: Core Web Vitals percentiles (``web_vitals_spans``) per metric, day, page and place,
+and the load-time overview (``events``).
+
+``samples`` counts spans, so the samples of ``vitals_overview`` / ``vitals_time_series`` sum to
+the ``measurements`` of ``web_vitals_time_series`` over the same range.
+"""
+
+from __future__ import annotations
+
+from ..context import QueryContext
+from ..engine import Built, builder
+from ..sql import normalized_path
+from .common import pageviews
+from .performance import VISITOR_SHARE, geo_columns, vital
+
+
+def _quantiles(*levels: int) -> str:
+    return ", ".join(f"round(quantile_cont(metric_value, {q / 100}), 4) AS p{q}" for q in levels)
+
+
+PERCENTILES = _quantiles(50, 75, 90, 95, 99)
+
+
+@builder("vitals_overview")
+def vitals_overview(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT metric_name, {PERCENTILES}, round(avg(metric_value), 4) AS avg_value,
+               count(*) AS samples
+        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY metric_name
+    """,
+        "metric_name ASC",
+    )
+
+
+@builder("vitals_time_series")
+def vitals_time_series(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT {ctx.bucket("timestamp")} AS date, metric_name, {PERCENTILES}, count(*) AS samples
+        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY 1, metric_name
+    """,
+        "date ASC, metric_name ASC",
+    )
+
+
+@builder("vitals_by_page")
+def vitals_by_page(ctx: QueryContext) -> Built:
+    page = normalized_path("path")
+    return Built(
+        f"""
+        SELECT {page} AS page, metric_name, {PERCENTILES}, count(*) AS samples
+        FROM {ctx.source("web_vitals_spans")} AS wv
+        WHERE coalesce(path, '') != ''
+        GROUP BY {page}, metric_name
+    """,
+        "samples DESC, page ASC, metric_name ASC",
+    )
+
+
+P50S = ", ".join(
+    f"{vital('p50', m)} AS p50_{m.lower()}" for m in ("LCP", "FCP", "CLS", "INP", "TTFB")
+)
+
+
+def _place(ctx: QueryContext, name: str, present: str, group: str, geo: bool) -> Built:
+    extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage" if geo else ""
+    return Built(
+        f"""
+        SELECT {name} AS name, count(DISTINCT anonymous_id) AS visitors, {P50S},
+               count(*) AS samples{extra}
+        FROM {ctx.source("web_vitals_spans")} AS wv
+        WHERE coalesce({present}, '') != ''
+        GROUP BY {group}
+    """,
+        "samples DESC, name ASC",
+    )
+
+
+@builder("vitals_by_country")
+def vitals_by_country(ctx: QueryContext) -> Built:
+    return _place(ctx, "country", "country", "country", geo=True)
+
+
+@builder("vitals_by_browser")
+def vitals_by_browser(ctx: QueryContext) -> Built:
+    return _place(ctx, "browser_name", "browser_name", "browser_name", geo=False)
+
+
+@builder("vitals_by_region")
+def vitals_by_region(ctx: QueryContext) -> Built:
+    return _place(ctx, "region || ', ' || country", "region", "region, country", geo=True)
+
+
+@builder("vitals_by_city")
+def vitals_by_city(ctx: QueryContext) -> Built:
+    return _place(ctx, "city || ', ' || country", "city", "city, country", geo=True)
+
+
+@builder("performance_overview")
+def performance_overview(ctx: QueryContext) -> Built:
+    return Built(
+        f"""
+        SELECT round(avg(load_time), 2) AS avg_load_time,
+               round(avg(dom_ready_time) FILTER (WHERE dom_ready_time > 0), 2)
+                   AS avg_dom_ready_time,
+               round(avg(render_time) FILTER (WHERE render_time > 0), 2) AS avg_render_time
+        FROM {pageviews(ctx)} AS pv WHERE load_time > 0
+    """,
+        "avg_load_time",
+        sortable=False,
+    )

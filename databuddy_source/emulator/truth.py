@@ -1,0 +1,58 @@
+"""Ground truth for tests: the rows the API would answer, computed without HTTP.
+
+The same resolution and engine as ``POST /v1/query`` run in-process at the current virtual time,
+so a test can compare a destination table with exactly what the emulator serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from ..contract import query_types_by_name
+from .query import types as _types  # noqa: F401  (registers every builder)
+from .query.context import Filter
+from .query.engine import run_parameter
+from .query.resolve import Scope, make_context
+from .store import Store
+
+
+def expected_rows(
+    store: Store,
+    query_type: str,
+    *,
+    start_date: str,
+    end_date: str,
+    website_id: str | None = None,
+    link_id: str | None = None,
+    schedule_id: str | None = None,
+    organization_id: str | None = None,
+    timezone: str = "UTC",
+    granularity: Literal["daily", "hourly"] = "daily",
+    filters: Sequence[dict[str, Any]] = (),
+    limit: int = 100,
+    page: int = 1,
+    sort_by: str | None = None,
+    sort_order: Literal["asc", "desc"] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``data`` of one successful parameter, as ``POST /v1/query`` would return it now.
+
+    Raises ``ParameterError`` where the API would answer a failed entry.
+    """
+    ctx = make_context(
+        store.registry,
+        query_types_by_name()[query_type],
+        Scope(website_id, link_id, schedule_id, organization_id),
+        start_date=start_date,
+        end_date=end_date,
+        timezone=timezone,
+        granularity=granularity,
+        filters=[Filter(f["field"], f["op"], f["value"]) for f in filters],
+        limit=limit,
+        page=page,
+        now=store.now(),
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
+    with store.cursor() as cur:
+        return run_parameter(cur, ctx)

@@ -1,0 +1,118 @@
+"""Rate limits of POST /v1/query (SPEC 6): the API's code behaviour and the docs' behaviour."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+BODY = {"parameters": ["summary_metrics"], "preset": "yesterday"}
+
+
+@pytest.fixture(scope="module")
+def limited(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=3, rate_window_seconds=1.5)) as srv:
+        yield srv
+
+
+def _client(srv: EmulatorServer) -> httpx.Client:
+    return httpx.Client(base_url=srv.url, headers={"x-api-key": srv.emulator.config.api_key})
+
+
+def _site(srv: EmulatorServer) -> str:
+    reg = srv.emulator.store.registry
+    return str(reg.websites_of(reg.demo_org_id)[0]["id"])
+
+
+def _send(c: httpx.Client, srv: EmulatorServer, body: Any = BODY, **extra: str) -> httpx.Response:
+    return c.post("/v1/query", params={"website_id": _site(srv), **extra}, json=body)
+
+
+def test_code_mode(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(3, 1.5, "code")
+    with _client(limited) as c:
+        ok = [_send(c, limited) for _ in range(3)]
+        assert all(r.status_code == 200 for r in ok)
+        assert not any(k.lower().startswith("x-ratelimit") for k in ok[0].headers)
+        before = time.time() * 1000
+        r = _send(c, limited)
+    assert r.status_code == 429
+    assert r.json()["code"] == "RATE_LIMITED" and r.json()["error"] == "Rate limit exceeded"
+    assert r.json()["requestId"].startswith("req_")
+    assert r.headers["x-ratelimit-limit"] == "3"
+    assert r.headers["x-ratelimit-remaining"] == "0"
+    reset = int(r.headers["x-ratelimit-reset"])
+    assert reset > 10**12, "reset is in epoch milliseconds"
+    assert before + 1500 - 50 <= reset <= time.time() * 1000 + 1500 + 50
+    assert "retry-after" not in r.headers
+
+
+def test_code_mode_counts_rejected_attempts(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(3, 1.5, "code")
+    with _client(limited) as c:
+        for _ in range(3):
+            _send(c, limited)
+        time.sleep(0.8)
+        assert _send(c, limited).status_code == 429  # recorded at t=0.8
+        time.sleep(0.85)  # the first three left the window; the rejected one has not
+        statuses = [_send(c, limited).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_batch_counts_once(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(3, 1.5, "code")
+    with _client(limited) as c:
+        r = _send(c, limited, [BODY] * 10)
+        assert r.status_code == 200 and len(r.json()["results"]) == 10
+        assert [_send(c, limited).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_anonymous_public_queries_are_not_limited(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(3, 1.5, "code")
+    reg = limited.emulator.store.registry
+    public = next(w["id"] for w in reg.websites_of(reg.demo_org_id) if w["isPublic"])
+    with httpx.Client(base_url=limited.url) as c:
+        codes = {
+            c.post("/v1/query", params={"website_id": public}, json=BODY).status_code
+            for _ in range(6)
+        }
+    assert codes == {200}
+
+
+def test_docs_mode(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(3, 1.5, "docs")
+    try:
+        with _client(limited) as c:
+            first = _send(c, limited)
+            assert first.headers["x-ratelimit-limit"] == "3"
+            assert first.headers["x-ratelimit-remaining"] == "2"
+            reset = int(first.headers["x-ratelimit-reset"])
+            assert 10**9 < reset < 10**11, "reset is in epoch seconds"
+            _send(c, limited)
+            _send(c, limited)
+            r = _send(c, limited)
+        assert r.status_code == 429
+        body = r.json()
+        assert body["code"] == "RATE_LIMIT_EXCEEDED"
+        assert body["error"] == "Rate limit exceeded. Please try again later."
+        assert body["limit"] == 3 and body["remaining"] == 0
+        assert int(r.headers["retry-after"]) == body["retryAfter"] >= 1
+        assert body["reset"].endswith("Z")
+    finally:
+        limited.emulator.limiter.configure(3, 1.5, "code")
+
+
+def test_admin_reconfigures_the_limit(limited: EmulatorServer) -> None:
+    with httpx.Client(base_url=limited.url) as admin:
+        r = admin.post("/__emulator__/rate-limit", json={"limit": 2, "window_seconds": 1.0})
+        assert r.json()["limit"] == 2
+    with _client(limited) as c:
+        assert [_send(c, limited).status_code for _ in range(3)] == [200, 200, 429]
+    limited.emulator.limiter.configure(3, 1.5, "code")
