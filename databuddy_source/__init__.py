@@ -1,0 +1,35 @@
+"""databuddy-source: Databuddy analytics into your warehouse, with dlt.
+
+``Databuddy`` is the API client; the errors it raises are in :mod:`databuddy_source.errors`.
+"""
+
+from __future__ import annotations
+
+from .client import Databuddy
+from .errors import (
+    AccessDeniedError,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DatabuddyError,
+    FatalError,
+    RateLimitedError,
+    RetriableError,
+    ValidationError,
+)
+from .retry import RateLimiter, RetryPolicy
+
+__all__ = [
+    "APIError",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "Databuddy",
+    "DatabuddyError",
+    "FatalError",
+    "RateLimitedError",
+    "RateLimiter",
+    "RetriableError",
+    "RetryPolicy",
+    "ValidationError",
+]

@@ -1,0 +1,270 @@
+"""``Databuddy``: one pooled ``httpx.Client``, authentication, and every request sent under the
+retry policy, the rate limiter and :func:`errors.classify`."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from . import settings
+from .errors import (
+    APIError,
+    ConfigurationError,
+    RateLimitedError,
+    RetriableError,
+    classify,
+)
+from .retry import Clock, RateLimiter, RetryPolicy, Sleep, build_retrying
+
+AuthMethod = Literal["x-api-key", "bearer", "session"]
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+class Secret:
+    """A credential that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def fingerprint(self) -> str:
+        """A short, non-reversible id for the secret (to share state per key)."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+
+def check_api_key(api_key: object) -> Secret:
+    """Check a key's shape before any request; the error never echoes the key."""
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise ConfigurationError(
+            "No Databuddy API key given: pass api_key, or set SOURCES__DATABUDDY__API_KEY "
+            "(create a key in the Databuddy dashboard under Organization settings > API keys)"
+        )
+    key = api_key.strip()
+    if not key.startswith(settings.API_KEY_PREFIX) or not (
+        settings.API_KEY_MIN_LENGTH <= len(key) <= settings.API_KEY_MAX_LENGTH
+    ):
+        raise ConfigurationError(
+            f"The Databuddy API key is malformed (got {len(key)} characters"
+            f"{', not starting with dbdy_' if not key.startswith('dbdy_') else ''}): a key "
+            f"starts with 'dbdy_' and has {settings.API_KEY_MIN_LENGTH}-"
+            f"{settings.API_KEY_MAX_LENGTH} characters. Copy it again from the dashboard."
+        )
+    if any(c.isspace() for c in key):
+        raise ConfigurationError("The Databuddy API key contains whitespace: copy it again.")
+    return Secret(key)
+
+
+def shared_rate_limiter(
+    secret: Secret, limit: int, window: float, clock: Clock, sleep: Sleep
+) -> RateLimiter:
+    """One limiter per key (and base URL), shared by every client and thread of this process."""
+    key = f"{secret.fingerprint()}:{limit}:{window}:{id(clock)}:{id(sleep)}"
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            limiter = _LIMITERS[key] = RateLimiter(limit, window, clock=clock, sleep=sleep)
+        return limiter
+
+
+@dataclass(slots=True)
+class RequestStats:
+    """What a client has done so far (thread-safe counters)."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.retries += retries
+            self.rate_limited += rate_limited
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "rate_limited": self.rate_limited,
+            }
+
+
+class Databuddy:
+    """A client of the Databuddy API (``api.databuddy.cc`` or a compatible server).
+
+    ``client.query`` is the Query API (``/v1/query``), ``client.rpc`` the RPC API. One pooled
+    ``httpx.Client`` serves every request; use the client as a context manager or call
+    :meth:`close`. ``sleep``/``clock``/``monotonic`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str = settings.DEFAULT_BASE_URL,
+        auth: AuthMethod = "x-api-key",
+        session_token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: int = settings.QUERY_RATE_LIMIT,
+        rate_window: float = settings.QUERY_RATE_WINDOW_SECONDS,
+        max_parameters_per_request: int = settings.MAX_PARAMETERS_PER_REQUEST,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        if auth not in ("x-api-key", "bearer", "session"):
+            raise ConfigurationError("auth must be 'x-api-key', 'bearer' or 'session'")
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url must be an http(s) URL such as {settings.DEFAULT_BASE_URL}"
+            )
+        if max_parameters_per_request < 1:
+            raise ConfigurationError("max_parameters_per_request must be at least 1")
+        headers = {"user-agent": settings.USER_AGENT, "accept": "application/json"}
+        if auth == "session":
+            if not session_token:
+                raise ConfigurationError(
+                    "auth='session' needs session_token (the value of the "
+                    f"{settings.SESSION_COOKIE_NAME} cookie)"
+                )
+            self._secret = Secret(session_token)
+            headers["cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_token}"
+        else:
+            self._secret = check_api_key(api_key)
+            if auth == "bearer":
+                headers["authorization"] = f"Bearer {self._secret.reveal()}"
+            else:
+                headers["x-api-key"] = self._secret.reveal()
+        self.base_url = base_url.rstrip("/")
+        self.retry_policy = retry or RetryPolicy()
+        self.max_parameters_per_request = max_parameters_per_request
+        self.stats = RequestStats()
+        self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
+        self.rate_limiter = shared_rate_limiter(
+            self._secret, rate_limit, rate_window, monotonic, sleep
+        )
+        if timeout is None:
+            timeout = httpx.Timeout(
+                connect=settings.CONNECT_TIMEOUT,
+                read=settings.READ_TIMEOUT,
+                write=settings.WRITE_TIMEOUT,
+                pool=settings.POOL_TIMEOUT,
+            )
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+        )
+        from .query_api import QueryAPI
+        from .rpc_api import RPCAPI
+
+        self.query = QueryAPI(self)
+        self.rpc = RPCAPI(self)
+
+    def __repr__(self) -> str:
+        return f"Databuddy(base_url={self.base_url!r}, api_key=****)"
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Databuddy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ sending
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        rate_limited: bool,
+    ) -> Any:
+        content = orjson.dumps(body) if body is not None else None
+        headers = {"content-type": "application/json"} if content is not None else None
+        if rate_limited:
+            self.rate_limiter.acquire()
+        response_headers: Mapping[str, str] | None = None
+        try:
+            self.stats.add(requests=1)
+            response = self._http.request(
+                method, path, params=params, content=content, headers=headers
+            )
+            response_headers = response.headers
+        except httpx.TimeoutException as exc:
+            raise RetriableError(f"timed out ({type(exc).__name__})", path=path) from None
+        except httpx.TransportError as exc:
+            raise RetriableError(
+                f"connection failed ({type(exc).__name__}: {exc})", path=path
+            ) from None
+        finally:
+            if rate_limited:
+                self.rate_limiter.release(response_headers, self._clock)
+        try:
+            return classify(response, clock=self._clock)
+        except RateLimitedError as exc:
+            self.stats.add(rate_limited=1)
+            if rate_limited and exc.retry_after is not None:
+                self.rate_limiter.block_for(exc.retry_after)
+            raise
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        rate_limited: bool = False,
+        max_attempts: int | None = None,
+    ) -> Any:
+        """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
+
+        ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first.
+        """
+
+        def count_retry(_: APIError) -> None:
+            self.stats.add(retries=1)
+
+        retrying = build_retrying(
+            self.retry_policy,
+            sleep=self._sleep,
+            rng=self._rng,
+            max_attempts=max_attempts,
+            on_retry=count_retry,
+        )
+        return retrying(self._send_once, method, path, params, json, rate_limited)

@@ -1,0 +1,79 @@
+"""The RPC surface: ``call`` over the oRPC protocol (``{"json": …}`` with Date ``meta``) or the
+REST twins, plus helpers for the list and get procedures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from .contract import rpc_procedures
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .client import Databuddy
+
+Transport = Literal["rpc", "rest"]
+
+
+@cache
+def _procedures() -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in rpc_procedures()}
+
+
+def _revive_dates(value: Any, meta: list[list[Any]]) -> Any:
+    """Turn the Dates listed in oRPC ``meta`` (type code 1) back into aware datetimes."""
+    for entry in meta:
+        if not entry or entry[0] != 1:
+            continue
+        path = entry[1:]
+        if not path:
+            if isinstance(value, str):
+                value = _parse_date(value)
+            continue
+        parent = value
+        for key in path[:-1]:
+            parent = parent[key]
+        last = path[-1]
+        if isinstance(parent[last], str):
+            parent[last] = _parse_date(parent[last])
+    return value
+
+
+def _parse_date(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class RPCAPI:
+    """``client.rpc``: call procedures by id, e.g. ``client.rpc.call("websites.list", {})``."""
+
+    def __init__(self, client: Databuddy) -> None:
+        self._client = client
+
+    def call(
+        self, procedure: str, input: dict[str, Any] | None = None, transport: Transport = "rpc"
+    ) -> Any:
+        """Run a procedure of ``rpc.json`` and return its output (Dates as ``datetime`` over the
+        RPC transport, ISO strings over REST)."""
+        spec = _procedures().get(procedure)
+        if spec is None:
+            raise ConfigurationError(
+                f"Unknown RPC procedure {procedure!r}: see rpc.json for "
+                "the list (e.g. 'websites.list', 'links.list')"
+            )
+        if transport == "rest":
+            return self._client.request("POST", spec["openapi_path"], json=input or {})
+        answer = self._client.request("POST", spec["rpc_path"], json={"json": input or {}})
+        if not isinstance(answer, dict) or "json" not in answer:
+            return answer
+        return _revive_dates(answer["json"], answer.get("meta") or [])
+
+    def list(self, collection: str, **input: Any) -> list[dict[str, Any]]:
+        """``<collection>.list`` (or ``uptime.listSchedules`` for ``uptime``)."""
+        procedure = "uptime.listSchedules" if collection == "uptime" else f"{collection}.list"
+        result = self.call(procedure, {k: v for k, v in input.items() if v is not None})
+        return list(result)
+
+    def get(self, procedure: str, **input: Any) -> dict[str, Any]:
+        """A get procedure, e.g. ``get("websites.getById", id=...)``."""
+        return dict(self.call(procedure, input))

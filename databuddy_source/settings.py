@@ -1,0 +1,33 @@
+"""Constants and defaults of databuddy-source, in one place."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.databuddy.cc"
+API_KEY_PREFIX = "dbdy_"
+API_KEY_MIN_LENGTH = 10
+API_KEY_MAX_LENGTH = 200
+SESSION_COOKIE_NAME = "__Secure-databuddy.session_token"
+USER_AGENT = "databuddy-source/0.1 (+https://github.com/databuddy-source)"
+
+# Timeouts (seconds). Analytics queries can take long: httpx's 5 s default is far too short.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 120.0
+WRITE_TIMEOUT = 30.0
+POOL_TIMEOUT = 60.0
+
+# POST /v1/query: 120 requests per sliding 60 s per key (SPEC 6).
+QUERY_RATE_LIMIT = 120
+QUERY_RATE_WINDOW_SECONDS = 60.0
+
+# Retries: attempts per request, and the most a request may spend sleeping between them.
+MAX_ATTEMPTS = 8
+MAX_RETRY_DELAY_SECONDS = 900.0
+BACKOFF_INITIAL_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+BACKOFF_JITTER_SECONDS = 1.0
+# A packed request that keeps failing is split after this many attempts.
+SPLIT_AFTER_ATTEMPTS = 3
+
+# Parameter objects packed into one POST /v1/query (no limit is documented; keep bodies sane).
+MAX_PARAMETERS_PER_REQUEST = 100
+MAX_LIMIT = 10_000

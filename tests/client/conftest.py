@@ -1,0 +1,89 @@
+"""Fixtures for client tests: a dedicated emulator (faults and limits are changed here), a fake
+clock whose sleep advances time instead of sleeping, and helpers for fault rules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+import pytest
+
+from databuddy_source import Databuddy, RetryPolicy
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+
+@dataclass
+class FakeTime:
+    """Wall and monotonic clocks that move only when ``sleep`` is called."""
+
+    wall: float = field(default_factory=time.time)
+    mono: float = 1_000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.wall += seconds
+        self.mono += seconds
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+@pytest.fixture(scope="module")
+def emulator(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def clean_faults(emulator: EmulatorServer) -> Iterator[None]:
+    yield
+    httpx.delete(f"{emulator.url}/__emulator__/faults")
+    httpx.delete(f"{emulator.url}/__emulator__/stats")
+
+
+@pytest.fixture()
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture()
+def client(emulator: EmulatorServer, fake_time: FakeTime) -> Iterator[Databuddy]:
+    with Databuddy(
+        emulator.emulator.config.api_key,
+        base_url=emulator.url,
+        retry=RetryPolicy(jitter=0.0),
+        sleep=fake_time.sleep,
+        clock=fake_time.time,
+        monotonic=fake_time.monotonic,
+        timeout=10,
+    ) as c:
+        yield c
+
+
+@pytest.fixture()
+def site(emulator: EmulatorServer) -> str:
+    reg = emulator.emulator.store.registry
+    return str(reg.websites_of(reg.demo_org_id)[0]["id"])
+
+
+def add_fault(srv: EmulatorServer, **rule: Any) -> None:
+    r = httpx.post(f"{srv.url}/__emulator__/faults", json=rule)
+    assert r.status_code == 200, r.text
+
+
+def served(srv: EmulatorServer, prefix: str = "POST /v1/query ") -> dict[str, int]:
+    """Responses the emulator sent, by status, for routes starting with ``prefix``."""
+    out: dict[str, int] = {}
+    for key, n in httpx.get(f"{srv.url}/__emulator__/stats").json().items():
+        if key.startswith(prefix):
+            status = key.rsplit(" ", 1)[1]
+            out[status] = out.get(status, 0) + n
+    return out
