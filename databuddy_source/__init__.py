@@ -1,6 +1,7 @@
 """databuddy-source: Databuddy analytics into your warehouse, with dlt.
 
-``Databuddy`` is the API client; the errors it raises are in :mod:`databuddy_source.errors`.
+``databuddy`` is the dlt source; ``Databuddy`` is the API client; the errors both raise are in
+:mod:`databuddy_source.errors`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .errors import (
     ValidationError,
 )
 from .retry import RateLimiter, RetryPolicy
+from .source import databuddy, last_report
 
 __all__ = [
     "APIError",
@@ -32,4 +34,6 @@ __all__ = [
     "RetriableError",
     "RetryPolicy",
     "ValidationError",
+    "databuddy",
+    "last_report",
 ]

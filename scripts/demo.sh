@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up and run the main job. Until the sync pipeline lands, that is the local Databuddy API
-# emulator on http://127.0.0.1:8787 (Ctrl-C to stop). Extra arguments go to the emulator.
+# Set up and run the main job in demo mode: the local Databuddy API emulator is synced into
+# ./databuddy_demo.duckdb, then the run prints what was loaded and how to query it.
+# Extra arguments go to pipelines/daily_sync.py (e.g. --queries top_pages,country).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh emulator
 export RUNTIME__DLTHUB_TELEMETRY=false
-exec .venv/bin/python -m databuddy_source.emulator --host 127.0.0.1 --port "${PORT:-8787}" "$@"
+exec .venv/bin/python pipelines/daily_sync.py --demo "$@"

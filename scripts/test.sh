@@ -10,4 +10,5 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
+bash scripts/postgres.sh
 .venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"

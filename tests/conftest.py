@@ -76,3 +76,91 @@ def anon(server):  # type: ignore[no-untyped-def]
 
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
+
+
+# --- PostgreSQL: a real server (start it with `bash scripts/postgres.sh`; never mocked) ---
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "databuddy"
+PG_PASSWORD = "databuddy"
+PG_MAINTENANCE_DB = "databuddy_test"  # created by scripts/postgres.sh, owned by PG_USER
+
+
+def _pg_connect(dbname: str):  # type: ignore[no-untyped-def]
+    """An autocommit psycopg2 connection as the project role; fails the test loudly if the
+    server is unreachable."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(
+            host=PG_HOST,
+            port=PG_PORT,
+            user=PG_USER,
+            password=PG_PASSWORD,
+            dbname=dbname,
+            connect_timeout=5,
+        )
+    except psycopg2.OperationalError as exc:
+        error = str(exc).strip()
+    else:
+        conn.autocommit = True
+        return conn
+    pytest.fail(
+        f"PostgreSQL is not available as {PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}: {error}\n"
+        "Run `bash scripts/postgres.sh` (as root or with sudo) to start the server and create "
+        "the role and database.",
+        pytrace=False,
+    )
+
+
+def _pg_drop_database(dbname: str) -> None:
+    from psycopg2 import sql
+
+    conn = _pg_connect(PG_MAINTENANCE_DB)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():  # type: ignore[no-untyped-def]
+    """URL of a fresh database for this xdist worker (``databuddy_test_gw0``, or
+    ``databuddy_test_main`` without xdist), recreated at session start, dropped at the end."""
+    from psycopg2 import sql
+
+    dbname = f"{PG_MAINTENANCE_DB}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    _pg_drop_database(dbname)
+    conn = _pg_connect(PG_MAINTENANCE_DB)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    finally:
+        conn.close()
+    yield f"postgresql://{PG_USER}:{PG_PASSWORD}@{PG_HOST}:{PG_PORT}/{dbname}"
+    _pg_drop_database(dbname)
+
+
+@pytest.fixture()
+def pg_dataset(postgres_url: str):  # type: ignore[no-untyped-def]
+    """A unique dataset (schema) name in ``postgres_url``'s database. The schema is not
+    created (dlt creates it on load); it and its dlt ``_staging`` twin are dropped afterwards."""
+    import uuid
+
+    from psycopg2 import sql
+
+    name = f"ds_{uuid.uuid4().hex[:12]}"
+    yield name
+    conn = _pg_connect(postgres_url.rsplit("/", 1)[1])
+    try:
+        with conn.cursor() as cur:
+            for schema in (name, f"{name}_staging"):
+                cur.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
+    finally:
+        conn.close()

@@ -34,6 +34,7 @@ class Store:
         if cur is None:
             cur = self._con.cursor()
             cur.execute("SET TimeZone = 'UTC'")
+            cur.execute("SET enable_progress_bar = false")
             self._local.cursor = cur
             with self.lock:
                 self._cursors.append(cur)

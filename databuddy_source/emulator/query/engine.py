@@ -77,17 +77,45 @@ def compose_sql(ctx: QueryContext, built: Built) -> str:
     return sql
 
 
-def _convert(value: Any, kind: str, array: bool) -> Any:
+def _to_float(value: Any) -> float | None:
     if value is None:
         return None
+    f = float(value)
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def _to_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _to_str(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _converter(kind: str, array: bool, db_type: str) -> Callable[[Any], Any] | None:
+    """How to turn a DuckDB value into the contract's JSON type (None: as it is)."""
     if array:
-        return list(value)
+        return None
     if kind == "integer":
-        return int(value)
+        return (
+            None
+            if db_type
+            in (
+                "BIGINT",
+                "INTEGER",
+                "HUGEINT",
+                "SMALLINT",
+                "TINYINT",
+                "UBIGINT",
+                "UINTEGER",
+                "USMALLINT",
+                "UTINYINT",
+            )
+            else _to_int
+        )
     if kind == "number":
-        f = float(value)
-        return None if math.isnan(f) or math.isinf(f) else f
-    return value if isinstance(value, str) else str(value)
+        return _to_float  # also maps NaN/inf (not JSON) to null
+    return None if db_type == "VARCHAR" else _to_str
 
 
 def run_parameter(cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> list[dict[str, Any]]:
@@ -106,11 +134,18 @@ def run_parameter(cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> list[dic
         raise RuntimeError(
             f"builder of {qt.name} returned columns {names}, contract says {list(qt.field_names)}"
         )
-    kinds = [(f.type, f.array) for f in qt.fields]
-    return [
-        {
-            name: _convert(v, kind, array)
-            for name, v, (kind, array) in zip(names, row, kinds, strict=True)
-        }
-        for row in result.fetchall()
+    converters = [
+        (i, conv)
+        for i, (f, d) in enumerate(zip(qt.fields, result.description or (), strict=True))
+        if (conv := _converter(f.type, f.array, str(d[1]))) is not None
     ]
+    rows = result.fetchall()
+    if not converters:
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, conv in converters:
+            values[i] = conv(values[i])
+        out.append(dict(zip(names, values, strict=True)))
+    return out

@@ -3,11 +3,12 @@ and ``POST /v1/query/compile``."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -84,6 +85,22 @@ def _type_meta(t: QueryType) -> dict[str, Any]:
     }
 
 
+@cache
+def type_configs(include_meta: bool) -> dict[str, Any]:
+    """``configs`` of ``/v1/query/types``: allowed filters, limits, and ``meta`` if asked."""
+    configs: dict[str, Any] = {}
+    for t in query_types():
+        config: dict[str, Any] = {"allowedFilters": list(t.allowed_filters)}
+        if t.builder_declares_filters or t.default_limit is not None:
+            config["customizable"] = True
+        if t.default_limit is not None:
+            config["defaultLimit"] = t.default_limit
+        if include_meta and t.meta_category:
+            config["meta"] = _type_meta(t)
+        configs[t.name] = config
+    return configs
+
+
 def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
     async def websites(request: Request) -> Response:
         rid = request_id()
@@ -112,22 +129,12 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
 
     async def types(request: Request) -> Response:
         include_meta = request.query_params.get("include_meta") == "true"
-        configs: dict[str, Any] = {}
-        for t in query_types():
-            config: dict[str, Any] = {"allowedFilters": list(t.allowed_filters)}
-            if t.builder_declares_filters or t.default_limit is not None:
-                config["customizable"] = True
-            if t.default_limit is not None:
-                config["defaultLimit"] = t.default_limit
-            if include_meta and t.meta_category:
-                config["meta"] = _type_meta(t)
-            configs[t.name] = config
         return json_response(
             {
                 "success": True,
                 "requestId": request_id(),
                 "types": [t.name for t in query_types()],
-                "configs": configs,
+                "configs": type_configs(include_meta),
                 "presets": list(PRESETS),
             }
         )
@@ -145,7 +152,10 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         denial, scope = check_access(store.registry, principal, scope)
         if denial is not None:
             return _error(denial.status, denial.error, denial.code, rid, headers)
-        raw = await request.body()
+        try:
+            raw = await request.body()
+        except ClientDisconnect:  # the caller gave up (a client timeout): nobody to answer
+            return Response(status_code=499)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:

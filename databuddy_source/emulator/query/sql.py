@@ -23,7 +23,7 @@ def lit_list(values: Iterable[object]) -> str:
 def normalized_path(col: str = "path") -> str:
     """The path as Databuddy reports it: query string and fragment stripped, no trailing '/',
     root as '/'."""
-    bare = f"rtrim(regexp_replace({col}, '[?#].*$', ''), '/')"
+    bare = f"rtrim(split_part(split_part({col}, '?', 1), '#', 1), '/')"
     return f"(CASE WHEN {bare} = '' THEN '/' ELSE {bare} END)"
 
 

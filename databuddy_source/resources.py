@@ -1,0 +1,211 @@
+"""The dlt resources: one hidden resource that plans and fetches slices, one merge transformer
+per query type table, the sync log, and the RPC collections."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.extract.resource import DltResource
+
+from .catalog import EMPTY_SLICE, TableSpec
+from .client import Databuddy
+from .discovery import Parents
+from .errors import APIError, AuthenticationError
+from .options import SourceOptions
+from .planning import Parent, PlannedSlice, Window, plan
+from .shaping import slice_rows, to_arrow
+from .sync import SliceFetcher, Unit
+
+log = logging.getLogger("databuddy_source")
+
+BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt (one parquet row group each)
+SLICES_RESOURCE = "query_slices"
+STATE_KEY = "loaded_through"
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfRun:
+    """The last item of the slices resource, with how many units came before it. dlt may hand
+    a transformer this item before the last units (forked items are not kept in order), so a
+    table flushes once it has seen every unit and this item, whichever comes last."""
+
+    units: int
+
+
+@dataclass(slots=True, weakref_slot=True)
+class SyncReport:
+    """What a run did, for the caller (``daily_sync.py`` exits non-zero on failures)."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    slices: int = 0
+    rows: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    possibly_truncated: int = 0
+    failures: list[str] = field(default_factory=list)
+    planner: Any = None  # state -> {parent: [PlannedSlice]}: what a run would read (dry run)
+
+    def fail(self, what: str, where: str, error: APIError) -> None:
+        self.failures.append(f"{what} ({where}): {error}")
+
+
+def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
+    try:
+        selected = dlt.current.source().resources.selected
+    except Exception:
+        return list(specs.values())
+    return [spec for name, spec in specs.items() if name in selected]
+
+
+def slices_resource(
+    client: Databuddy,
+    options: SourceOptions,
+    parents: Parents,
+    window: Window,
+    specs: dict[str, TableSpec],
+    report: SyncReport,
+) -> DltResource:
+    """Plans the run from the resource state and yields one :class:`Unit` per packed request,
+    then an :class:`EndOfRun`. Not a table itself: the per-type transformers read it."""
+
+    @dlt.resource(name=SLICES_RESOURCE, selected=False)
+    def query_slices() -> Iterator[Any]:
+        state = dlt.current.resource_state().setdefault(STATE_KEY, {})
+        planned = plan(_selected_specs(specs), parents.by_kind(), window, state)
+        fetcher = SliceFetcher(
+            client, timezone=options.timezone, filters=options.filters, limit=options.limit
+        )
+        units = 0
+        for parent, slices in planned.items():
+            failed_tables: set[str] = set()
+            done = 0
+            for unit in fetcher.units(parent, slices):
+                _account(report, unit, failed_tables)
+                units += 1
+                done += len(unit.results)
+                log.info(
+                    "%s %s: %d/%d slices, %d requests so far",
+                    parent.kind,
+                    parent.name or parent.id,
+                    done,
+                    len(slices),
+                    report.requests,
+                )
+                yield unit
+                if any(isinstance(r.error, AuthenticationError) for r in unit.results):
+                    raise next(r.error for r in unit.results if r.error is not None)
+            if window.end_date is None:
+                for table in {s.spec.table_name for s in slices} - failed_tables:
+                    state.setdefault(table, {})[parent.id] = window.complete_through.isoformat()
+        yield EndOfRun(units)
+
+    return query_slices
+
+
+def _account(report: SyncReport, unit: Unit, failed_tables: set[str]) -> None:
+    report.requests += unit.requests
+    report.retries += unit.retries
+    report.rate_limited += unit.rate_limited
+    for r in unit.results:
+        report.slices += 1
+        report.rows += len(r.rows)
+        report.possibly_truncated += r.possibly_truncated
+        if r.error is not None:
+            failed_tables.add(r.planned.spec.table_name)
+            report.fail(
+                r.planned.spec.name,
+                f"{unit.parent.kind} {unit.parent.id}, {r.planned.start}..{r.planned.end}",
+                r.error,
+            )
+
+
+def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
+    """The table of one query type: merge, replacing each re-read slice as a whole."""
+    held: list[dict[str, Any]] = []
+    seen = {"units": 0, "expected": -1}
+
+    disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
+    marker: Any = {EMPTY_SLICE: {"data_type": "bool", "hard_delete": True, "nullable": True}}
+
+    @dlt.transformer(
+        data_from=source,
+        name=spec.table_name,
+        write_disposition=disposition,
+        merge_key=spec.merge_key,
+        columns=marker,
+        file_format="parquet",  # Arrow as it is; on Postgres via ADBC (keeps '' apart from NULL)
+    )
+    def table(item: Any) -> pa.Table | None:
+        if isinstance(item, EndOfRun):
+            seen["expected"] = item.units
+        elif isinstance(item, Unit):
+            seen["units"] += 1
+            for result in item.results:
+                if result.planned.spec is spec and result.error is None:
+                    held.extend(slice_rows(result.planned, result.rows))
+        finished = seen["units"] == seen["expected"]
+        if not held or (len(held) < BATCH_ROWS and not finished):
+            return None
+        batch = to_arrow(spec, held)
+        held.clear()
+        return batch
+
+    return table
+
+
+def sync_log_transformer(source: DltResource, report: SyncReport) -> DltResource:
+    """``sync_log``: one row per run, parent, query type and slice (appended)."""
+
+    @dlt.transformer(
+        data_from=source,
+        name="sync_log",
+        write_disposition="append",
+        columns={
+            "error": {"data_type": "text", "nullable": True},
+            "error_type": {"data_type": "text", "nullable": True},
+            "request_id": {"data_type": "text", "nullable": True},
+        },
+    )
+    def sync_log(item: Any) -> list[dict[str, Any]] | None:
+        if not isinstance(item, Unit):
+            return None
+        return [_log_row(report, item, r.planned, r) for r in item.results]
+
+    return sync_log
+
+
+def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any) -> dict[str, Any]:
+    return {
+        "run_id": report.run_id,
+        "run_started_at": report.started_at,
+        "parent_kind": unit.parent.kind,
+        "parent_id": unit.parent.id,
+        "query_type": planned.spec.name,
+        "table_name": planned.spec.table_name,
+        "slice_date": planned.slice_date,
+        "start_date": planned.start,
+        "end_date": planned.end,
+        "unit": unit.number,
+        "unit_requests": unit.requests,
+        "unit_retries": unit.retries,
+        "unit_rate_limited": unit.rate_limited,
+        "pages": result.pages,
+        "rows": len(result.rows),
+        "possibly_truncated": result.possibly_truncated,
+        "error_type": type(result.error).__name__ if result.error else None,
+        "error": str(result.error) if result.error else None,
+        "request_id": result.request_id,
+    }
+
+
+def parent_names(parents: Parents) -> dict[str, Parent]:
+    return {p.id: p for kind in parents.by_kind().values() for p in kind}

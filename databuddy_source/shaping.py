@@ -1,0 +1,109 @@
+"""Pure shaping: API rows of one slice -> typed ``pyarrow.Table`` rows of its table.
+
+Rows gain the parent id and the slice ``date``; a daily series' own ``date`` becomes the slice
+date (one slice key per day), an hourly one becomes ``hour``. A slice (or a series day) the API
+answered with no rows gets one marker row (``_empty_slice = true``) so that the merge removes
+what an earlier run loaded for it; the marker itself is never inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .catalog import EMPTY_SLICE, HOUR, SLICE_DATE, TableSpec
+from .planning import PlannedSlice
+
+Row = dict[str, Any]
+
+
+def _renamed(spec: TableSpec) -> dict[str, str]:
+    """API column -> table column, for the columns that change name."""
+    out = {}
+    for f in spec.data_fields:
+        if spec.hourly and f.name == SLICE_DATE:
+            out[f.name] = HOUR
+        elif f.name in (SLICE_DATE, spec.parent_column):
+            out[f.name] = f"api_{f.name}"
+    return out
+
+
+def slice_rows(planned: PlannedSlice, rows: Iterable[Row]) -> list[Row]:
+    """The table rows of one answered slice (markers included)."""
+    spec = planned.spec
+    key = {spec.parent_column: planned.parent.id}
+    renamed = _renamed(spec)
+    arrays = [f.name for f in spec.data_fields if f.array]
+    out: list[Row] = []
+    seen_days: set[str] = set()
+    for row in rows:
+        shaped = dict(row)
+        day = planned.slice_date.isoformat()
+        if spec.slicing == "series":
+            day = str(row.get(SLICE_DATE, ""))[:10]
+            seen_days.add(day)
+            if not spec.hourly:
+                shaped.pop(SLICE_DATE, None)
+        for old, new in renamed.items():
+            if old in shaped:
+                shaped[new] = shaped.pop(old)
+        for name in arrays:
+            if shaped.get(name) is not None:
+                shaped[name] = orjson.dumps(shaped[name]).decode()
+        shaped.update(key)
+        shaped[SLICE_DATE] = day
+        out.append(shaped)
+    if spec.slicing == "series":
+        for series_day in planned.days:
+            if series_day.isoformat() not in seen_days:
+                out.append({**key, SLICE_DATE: series_day.isoformat(), EMPTY_SLICE: True})
+    elif not out:
+        out.append({**key, SLICE_DATE: planned.slice_date.isoformat(), EMPTY_SLICE: True})
+    return out
+
+
+def _column(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """One typed column; dates and timestamps arrive as strings, numbers may arrive as
+    either ints or floats."""
+    if pa.types.is_date32(kind):
+        return pc.cast(pa.array(values, pa.string()), pa.date32())
+    if pa.types.is_timestamp(kind):  # the API's date-times are UTC without an offset
+        text = pa.array([_iso(v) for v in values], pa.string())
+        naive = pc.cast(text, pa.timestamp(kind.unit))
+        return pc.assume_timezone(naive, "UTC") if kind.tz else naive
+    if pa.types.is_integer(kind):
+        try:
+            return pa.array(values, kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array([None if v is None else int(v) for v in values], kind)
+    if pa.types.is_floating(kind):
+        try:
+            return pa.array(values, kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array([None if v is None else float(v) for v in values], kind)
+    if pa.types.is_boolean(kind):
+        return pa.array(values, kind)
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], kind)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).replace(" ", "T", 1)
+
+
+def to_arrow(spec: TableSpec, rows: list[Row]) -> pa.Table:
+    """A table with the spec's explicit schema (columns the API did not send are null)."""
+    schema = spec.arrow_schema()
+    columns = [_column([r.get(f.name) for r in rows], f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -1,0 +1,130 @@
+"""``databuddy``: the dlt source. Configured the dlt way: ``[sources.databuddy]`` in
+``.dlt/config.toml``, the key in ``.dlt/secrets.toml`` or ``SOURCES__DATABUDDY__API_KEY``."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from . import settings
+from .catalog import table_spec
+from .client import Databuddy
+from .discovery import discover
+from .options import resolve_options
+from .planning import Window, plan
+from .resources import (
+    SyncReport,
+    slices_resource,
+    sync_log_transformer,
+    table_transformer,
+)
+from .rpc_resources import COLLECTIONS, collection_resource
+
+_LAST = threading.local()
+
+
+def last_report() -> SyncReport | None:
+    """The report of the source most recently created in this thread (for CLIs)."""
+    return getattr(_LAST, "report", None)
+
+
+@dlt.source(name="databuddy", max_table_nesting=0)
+def databuddy(
+    api_key: str = dlt.secrets.value,
+    base_url: str = settings.DEFAULT_BASE_URL,
+    websites: list[str] | None = None,
+    queries: list[str] | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    lookback_days: int = 2,
+    timezone: str = "UTC",
+    include_today: bool = False,
+    granularity: str = "daily",
+    grain: str = "day",
+    filters: list[dict[str, Any]] | None = None,
+    rpc_collections: list[str] | None = None,
+    rpc_history: bool = False,
+    max_parameters_per_request: int = settings.MAX_PARAMETERS_PER_REQUEST,
+    limit: int = settings.MAX_LIMIT,
+    rate_limit: int = settings.QUERY_RATE_LIMIT,
+    rate_window_seconds: float = settings.QUERY_RATE_WINDOW_SECONDS,
+    as_of: str | None = None,
+) -> list[DltResource]:
+    """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
+    and ``sync_log``. Every option is documented in ``.dlt/config.toml``."""
+    options = resolve_options(
+        queries=queries,
+        websites=websites,
+        start_date=start_date,
+        end_date=end_date,
+        lookback_days=lookback_days,
+        timezone=timezone,
+        include_today=include_today,
+        granularity=granularity,
+        grain=grain,
+        filters=filters,
+        rpc_collections=rpc_collections,
+        rpc_history=rpc_history,
+        max_parameters_per_request=max_parameters_per_request,
+        limit=limit,
+        rate_limit=rate_limit,
+        rate_window_seconds=rate_window_seconds,
+        as_of=as_of,
+    )
+    client = Databuddy(
+        api_key,
+        base_url=base_url,
+        rate_limit=options.rate_limit,
+        rate_window=options.rate_window_seconds,
+        max_parameters_per_request=options.max_parameters_per_request,
+    )
+    report = SyncReport()
+    _LAST.report = report
+    specs = {
+        s.table_name: s
+        for s in (table_spec(name, options.grain, options.hourly) for name in options.query_types)
+    }
+    kinds: set[str] = {s.qtype.project for s in specs.values()}
+    if options.rpc_collections:
+        kinds.add("organization")
+    parents = discover(
+        client,
+        websites=options.websites,
+        timezone=options.timezone,
+        kinds=kinds,
+        failures=report.fail,
+    )
+    today = options.as_of or datetime.now(ZoneInfo(options.timezone)).date()
+    window = Window(
+        today=today,
+        lookback_days=options.lookback_days,
+        include_today=options.include_today,
+        start_date=options.start_date,
+        end_date=options.end_date,
+    )
+    report.planner = lambda state: plan(list(specs.values()), parents.by_kind(), window, state)
+    slices = slices_resource(client, options, parents, window, specs, report)
+    resources = [
+        slices,
+        *(table_transformer(spec, slices) for spec in specs.values()),
+        sync_log_transformer(slices, report),
+    ]
+    resources += [
+        collection_resource(
+            COLLECTIONS[name],
+            client,
+            parents.organizations,
+            parents.websites,
+            options.rpc_history,
+            report.fail,
+        )
+        for name in options.rpc_collections
+    ]
+    weakref.finalize(report, client.close)
+    return resources

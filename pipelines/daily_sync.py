@@ -1,0 +1,335 @@
+"""The daily Databuddy sync: every configured website's analytics and objects into a warehouse.
+
+Examples:
+  python pipelines/daily_sync.py --demo                  # emulator -> local DuckDB, then a tour
+  python pipelines/daily_sync.py                         # config from .dlt/ and the environment
+  python pipelines/daily_sync.py --destination postgres --dataset analytics
+  python pipelines/daily_sync.py --queries top_pages,country --start-date 2026-01-01
+  python pipelines/daily_sync.py --start-date 2026-01-01 --end-date 2026-01-31   # backfill
+  python pipelines/daily_sync.py --dry-run               # the plan: slices and requests
+
+Exit codes: 0 done; 1 done, but some slices failed (see the sync_log table); 2 bad input or
+configuration; 3 authentication or access refused; 4 the destination failed; 5 the API could not
+be reached; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # runnable as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_AUTH, EXIT_DESTINATION, EXIT_API = 0, 1, 2, 3, 4, 5
+DEMO_DAYS = 28
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="daily_sync.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\nExamples:")[0],
+        epilog="Examples:" + __doc__.split("Examples:")[1],
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the local emulator and sync it into ./databuddy_demo.duckdb",
+    )
+    p.add_argument(
+        "--destination",
+        default=None,
+        help="dlt destination: duckdb (default), postgres, or any dlt destination",
+    )
+    p.add_argument("--dataset", default=None, help="dataset (schema) name (default databuddy)")
+    p.add_argument(
+        "--pipeline-name",
+        default="databuddy",
+        help="dlt pipeline name; its state decides what is incremental",
+    )
+    p.add_argument(
+        "--duckdb-path",
+        default=None,
+        help="DuckDB file for --destination duckdb (default ./databuddy.duckdb)",
+    )
+    p.add_argument("--base-url", default=None, help="API base URL (default: config)")
+    p.add_argument("--websites", default=None, help="comma-separated website ids or domains")
+    p.add_argument(
+        "--queries", default=None, help="comma-separated query types, 'default' or 'all'"
+    )
+    p.add_argument(
+        "--rpc-collections", default=None, help="comma-separated RPC collections, 'all' or 'none'"
+    )
+    p.add_argument("--start-date", default=None, help="first day to load, YYYY-MM-DD")
+    p.add_argument(
+        "--end-date",
+        default=None,
+        help="last day of a bounded backfill (leaves incremental state alone)",
+    )
+    p.add_argument(
+        "--lookback-days",
+        type=int,
+        default=None,
+        help="the last N loaded days re-read every run, for late data (default 2)",
+    )
+    p.add_argument("--timezone", default=None, help="IANA time zone of days (default UTC)")
+    p.add_argument("--include-today", action="store_true", help="also load today (partial)")
+    p.add_argument("--granularity", choices=("daily", "hourly"), default=None)
+    p.add_argument(
+        "--grain",
+        choices=("day", "week", "month"),
+        default=None,
+        help="period of breakdown tables (visitors are not summable across days)",
+    )
+    p.add_argument("--as-of", default=None, help="treat this date as today (YYYY-MM-DD)")
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="drop this source's tables and state, then load from the start",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan (slices, requests) and write nothing"
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    return p.parse_args(argv)
+
+
+def source_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the options given on the command line (the rest come from dlt config)."""
+    out: dict[str, Any] = {}
+    for key in (
+        "base_url",
+        "start_date",
+        "end_date",
+        "lookback_days",
+        "timezone",
+        "granularity",
+        "grain",
+        "as_of",
+    ):
+        if getattr(args, key) is not None:
+            out[key] = getattr(args, key)
+    for key in ("websites", "queries", "rpc_collections"):
+        if getattr(args, key):
+            out[key] = [v.strip() for v in getattr(args, key).split(",") if v.strip()]
+    if args.include_today:
+        out["include_today"] = True
+    return out
+
+
+@contextmanager
+def demo_emulator(args: argparse.Namespace) -> Iterator[None]:
+    """The local emulator on a free loopback port, with the sync pointed at it."""
+    from databuddy_source.emulator.config import EmulatorConfig
+    from databuddy_source.emulator.server import EmulatorServer
+
+    print("Starting the local Databuddy emulator (synthetic data)...", flush=True)
+    config = EmulatorConfig(profile="default", rate_limit_mode="off")
+    with EmulatorServer(config) as server:
+        os.environ["SOURCES__DATABUDDY__API_KEY"] = config.api_key
+        args.base_url = server.url
+        if args.start_date is None:
+            args.start_date = (datetime.now(UTC).date() - timedelta(days=DEMO_DAYS)).isoformat()
+        print(f"Emulator on {server.url}; syncing from {args.start_date}.", flush=True)
+        yield
+
+
+def build_pipeline(args: argparse.Namespace) -> Any:
+    import dlt
+
+    destination: Any = args.destination or "duckdb"
+    if destination == "duckdb":
+        path = args.duckdb_path or ("databuddy_demo.duckdb" if args.demo else "databuddy.duckdb")
+        destination = dlt.destinations.duckdb(str(Path(path).resolve()))
+    return dlt.pipeline(
+        pipeline_name=args.pipeline_name + ("_demo" if args.demo else ""),
+        destination=destination,
+        dataset_name=args.dataset or "databuddy",
+        progress=dlt.progress.log(log_period=30, logger=sys.stderr, dump_system_stats=False),
+    )
+
+
+def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
+    from databuddy_source.planning import requests_needed
+
+    state = (
+        pipeline.state.get("sources", {})
+        .get("databuddy", {})
+        .get("resources", {})
+        .get("query_slices", {})
+        .get("loaded_through", {})
+    )
+    planned = report.planner(state)
+    print(f"Plan ({'incremental' if state else 'first run'}):")
+    for parent, slices in planned.items():
+        days = sorted({s.start for s in slices})
+        span = f"{days[0]}..{max(s.end for s in slices)}" if days else "nothing to read"
+        print(
+            f"  {parent.kind:<12} {parent.name or parent.id}: {len(slices)} slices, "
+            f"{-(-len(slices) // per_request)} requests, {span}"
+        )
+    print(
+        f"Total: {sum(len(s) for s in planned.values())} slices in "
+        f"{requests_needed(planned, per_request)} query requests (first pages), plus the RPC "
+        "lists. Nothing was written."
+    )
+
+
+def summarize(pipeline: Any, report: Any) -> None:
+    print(
+        f"Run {report.run_id}: {report.requests} query requests ({report.retries} retries, "
+        f"{report.rate_limited} rate-limited), {report.slices} slices, {report.rows} rows"
+        + (
+            f", {report.possibly_truncated} slices possibly truncated"
+            if report.possibly_truncated
+            else ""
+        )
+        + "."
+    )
+    with pipeline.sql_client() as sql:
+        tables = sql.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name NOT LIKE '\\_dlt%%' ESCAPE '\\' ORDER BY 1",
+            pipeline.dataset_name,
+        )
+        counts = []
+        for (name,) in tables or []:
+            n = sql.execute_sql(f'SELECT count(*) FROM "{name}"')[0][0]
+            counts.append(f"{name} {n}")
+    print("Tables (rows): " + ", ".join(counts))
+
+
+def run(args: argparse.Namespace) -> int:
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from databuddy_source import databuddy, last_report
+    from databuddy_source.errors import (
+        AccessDeniedError,
+        APIError,
+        AuthenticationError,
+        ConfigurationError,
+        RetriableError,
+    )
+
+    try:
+        with demo_emulator(args) if args.demo else nullcontext():
+            pipeline = build_pipeline(args)
+            if args.full_refresh and not args.dry_run:
+                pipeline.drop()  # local state and working folder
+                pipeline = build_pipeline(args)
+            source = databuddy(**source_kwargs(args))
+            report = last_report()
+            assert report is not None
+            if args.dry_run:
+                print_plan(
+                    report, pipeline, source_kwargs(args).get("max_parameters_per_request", 100)
+                )
+                return EXIT_OK
+            if pipeline.has_pending_data:  # a crashed run left packages: finish them first
+                print("Finishing the load that an earlier run left pending...", flush=True)
+                pipeline.run()
+            pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
+            summarize(pipeline, report)
+            if args.demo:
+                print_demo_tour(pipeline)
+            if report.failures:
+                print(f"{len(report.failures)} failures (the rest was loaded):", file=sys.stderr)
+                for line in report.failures[:20]:
+                    print(f"  - {line}", file=sys.stderr)
+                return EXIT_PARTIAL
+            return EXIT_OK
+    except ConfigurationError as exc:
+        return fail(args, EXIT_INPUT, str(exc), exc)
+    except (AuthenticationError, AccessDeniedError) as exc:
+        return fail(
+            args,
+            EXIT_AUTH,
+            f"{exc}. Check the API key (SOURCES__DATABUDDY__API_KEY) "
+            "and that it has read:data on these websites.",
+            exc,
+        )
+    except RetriableError as exc:
+        return fail(args, EXIT_API, f"the Databuddy API could not be reached: {exc}", exc)
+    except APIError as exc:
+        return fail(args, EXIT_API, str(exc), exc)
+    except PipelineStepFailed as exc:
+        cause = exc.__cause__ or exc
+        while cause.__cause__ is not None and not isinstance(cause, APIError | ConfigurationError):
+            cause = cause.__cause__
+        if isinstance(cause, AuthenticationError | AccessDeniedError):
+            return fail(args, EXIT_AUTH, str(cause), exc)
+        if isinstance(cause, APIError):
+            return fail(args, EXIT_API, str(cause), exc)
+        return fail(args, EXIT_DESTINATION, f"the {exc.step} step failed: {cause}", exc)
+    except KeyboardInterrupt:
+        print(
+            "Interrupted: nothing half-written; the next run finishes what was pending.",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as exc:
+        from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+        if isinstance(exc, ConfigFieldMissingException):
+            return fail(
+                args,
+                EXIT_INPUT,
+                "no API key: set SOURCES__DATABUDDY__API_KEY or "
+                "api_key in .dlt/secrets.toml under [sources.databuddy] (or try --demo)",
+                exc,
+            )
+        return fail(args, EXIT_DESTINATION, f"{type(exc).__name__}: {exc}", exc)
+
+
+def fail(args: argparse.Namespace, code: int, message: str, exc: BaseException) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if args.debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    else:
+        print("(run with --debug for the traceback)", file=sys.stderr)
+    return code
+
+
+def print_demo_tour(pipeline: Any) -> None:
+    path = (
+        pipeline.destination.config_params.get("credentials")
+        if hasattr(pipeline.destination, "config_params")
+        else None
+    )
+    where = path or "databuddy_demo.duckdb"
+    print(
+        f"\nLoaded into {where} (dataset {pipeline.dataset_name}). Try:\n"
+        f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{where}').sql("
+        f"'select date, sum(pageviews) pageviews, sum(visitors) visitors from "
+        f"{pipeline.dataset_name}.events_by_date group by 1 order by 1 desc limit 7'))\"\n"
+        "  Tables: one per query type (events_by_date, top_pages, country, ...), one per RPC "
+        "collection (websites, links, ...), and sync_log. See README.md, 'Tables'."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("databuddy_source").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    if not args.debug:
+        logging.getLogger("dlt").setLevel(logging.ERROR)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The dlt source into DuckDB, against the emulator over real HTTP: loaded tables equal the
+emulator's ground truth row for row; incremental runs, late data, vanished rows, backfills,
+RPC changes, request counts and isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
+
+START = date(2026, 3, 8)
+YESTERDAY = date(2026, 3, 14)
+
+
+@pytest.fixture()
+def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    """A fresh emulator per test: tests here move its clock and change its objects."""
+    from dataclasses import replace
+
+    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
+        yield srv
+
+
+def parents_of(server: EmulatorServer) -> dict[str, dict[str, dict[str, str]]]:
+    reg = server.emulator.store.registry
+    sites = reg.websites_of(reg.demo_org_id)
+    return {
+        "website": {w["id"]: {"website_id": w["id"]} for w in sites},
+        "link": {x["id"]: {"link_id": x["id"]} for x in reg.collection("links").values()},
+        "schedule": {
+            x["id"]: {"schedule_id": x["id"]} for x in reg.collection("uptimeSchedules").values()
+        },
+        "organization": {reg.demo_org_id: {"organization_id": reg.demo_org_id}},
+    }
+
+
+def assert_all_tables_equal_truth(
+    pipeline: Any, server: EmulatorServer, start: date, end: date
+) -> int:
+    parents = parents_of(server)
+    compared = 0
+    for name in DEFAULT_QUERY_TYPES:
+        spec = table_spec(name)
+        compared += assert_table_equals_truth(
+            pipeline, server, name, parents[spec.qtype.project], start, end
+        )
+    return compared
+
+
+def test_first_run_equals_ground_truth(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    report = sync(pipeline, server, start_date=START.isoformat())
+    assert report.failures == []
+    compared = assert_all_tables_equal_truth(pipeline, server, START, YESTERDAY)
+    assert compared > 5_000
+    log = table_rows(pipeline, "sync_log")
+    assert len(log) == report.slices and all(r["error"] is None for r in log)
+    assert not any(r["date"] > YESTERDAY for r in table_rows(pipeline, "top_pages"))
+
+
+def test_daily_run_rereads_the_lookback_and_picks_up_late_data(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, start_date=START.isoformat(), include_today=True)  # today: partial
+    before = {
+        (r["website_id"], r["date"]): r["pageviews"] for r in table_rows(pipeline, "events_by_date")
+    }
+    httpx.post(f"{server.url}/__emulator__/clock", json={"advance_seconds": 86_400})
+    report = sync(pipeline, server, start_date=START.isoformat(), as_of="2026-03-16")
+    parents = parents_of(server)
+    n_parents = sum(len(v) for v in parents.values())
+    assert report.requests <= n_parents, "a daily run costs about one request per parent"
+    assert {
+        s
+        for s in (
+            r["slice_date"]
+            for r in table_rows(pipeline, "sync_log", f"WHERE run_id = '{report.run_id}'")
+        )
+    } == {
+        date(2026, 3, 13),
+        date(2026, 3, 14),  # the 2 last loaded days (lookback)
+        date(2026, 3, 15),
+    }  # and the new one
+    after = {
+        (r["website_id"], r["date"]): r["pageviews"] for r in table_rows(pipeline, "events_by_date")
+    }
+    grown = [k for k, v in before.items() if k[1] == date(2026, 3, 15) and after[k] > v]
+    assert grown, "the partial day loaded by the first run is complete now"
+    assert sorted(after) == sorted(set(after)), "no duplicates"
+    assert_all_tables_equal_truth(pipeline, server, START, date(2026, 3, 15))
+
+
+def test_rows_that_vanished_upstream_are_removed(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, start_date=START.isoformat(), queries=["top_pages", "events_by_date"])
+    site = next(iter(parents_of(server)["website"]))
+    deleted = next(
+        w["id"]
+        for w in server.emulator.store.registry.collection("websites").values()
+        if w["deletedAt"]
+    )
+    with pipeline.sql_client() as sql:
+        sql.execute_sql(
+            f"INSERT INTO top_pages (website_id, date, name, pageviews) "
+            f"VALUES ('{site}', DATE '2026-03-13', '/ghost', 1)"
+        )
+        sql.execute_sql(
+            f"INSERT INTO events_by_date (website_id, date, pageviews) "
+            f"VALUES ('{deleted}', DATE '2026-03-14', 7)"
+        )
+    sync(pipeline, server, start_date=START.isoformat(), queries=["top_pages", "events_by_date"])
+    assert not [r for r in table_rows(pipeline, "top_pages") if r["name"] == "/ghost"]
+    assert not [r for r in table_rows(pipeline, "events_by_date") if r["website_id"] == deleted]
+    assert_table_equals_truth(
+        pipeline, server, "top_pages", parents_of(server)["website"], START, YESTERDAY
+    )
+
+
+def test_bounded_backfill_loads_exactly_its_range(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, start_date="2026-03-12", queries=["top_pages"])
+    state_before = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]
+    sync(pipeline, server, start_date="2026-03-01", end_date="2026-03-03", queries=["top_pages"])
+    assert pipeline.state["sources"]["databuddy"]["resources"]["query_slices"] == state_before
+    loaded_days = {r["date"] for r in table_rows(pipeline, "top_pages")}
+    assert loaded_days == {date(2026, 3, d) for d in (1, 2, 3, 12, 13, 14)}
+    assert_table_equals_truth(
+        pipeline,
+        server,
+        "top_pages",
+        parents_of(server)["website"],
+        date(2026, 3, 1),
+        date(2026, 3, 3),
+    )
+
+
+def test_rpc_changes_are_reflected(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, queries=["summary_metrics"], start_date="2026-03-14")
+    admin = f"{server.url}/__emulator__/objects"
+    reg = server.emulator.store.registry
+    funnel = next(f for f in reg.collection("funnels").values() if not f.get("deletedAt"))
+    goal = next(g for g in reg.collection("goals").values() if not g.get("deletedAt"))
+    link = next(x for x in reg.collection("links").values() if not x.get("deletedAt"))
+    assert httpx.patch(f"{admin}/funnels/{funnel['id']}", json={"name": "Renamed"}).is_success
+    assert httpx.delete(f"{admin}/goals/{goal['id']}").is_success
+    assert httpx.delete(f"{admin}/links/{link['id']}", params={"hard": "true"}).is_success
+    sync(pipeline, server, queries=["summary_metrics"], start_date="2026-03-14")
+    funnels = {r["id"]: r for r in table_rows(pipeline, "funnels")}
+    assert funnels[funnel["id"]]["name"] == "Renamed"
+    goals = {r["id"]: r for r in table_rows(pipeline, "goals")}
+    assert goals[goal["id"]]["is_deleted"] is True
+    links = {r["id"]: r for r in table_rows(pipeline, "links")}
+    assert links[link["id"]]["is_deleted"] is True and links[link["id"]]["vanished_at"]
+    assert len(links) == len(reg.collection("links")) + 1
+
+
+def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_path: Path) -> None:
+    from databuddy_source import databuddy, last_report
+
+    reg = server.emulator.store.registry
+    store_site, docs_site = (w["id"] for w in reg.websites_of(reg.demo_org_id)[:2])
+    key = next(k for k in reg.collection("apikeys").values() if k["name"] == "Demo global key")
+    pipeline = make_pipeline(tmp_path)
+    source = databuddy(
+        api_key=server.emulator.config.api_key,
+        base_url=server.url,
+        as_of="2026-03-15",
+        start_date="2026-03-13",
+        queries=["top_pages", "events_by_date"],
+        rpc_collections=["none"],
+    )
+    # after discovery, the key loses the store site
+    key["resources"] = {f"website:{docs_site}": ["read:data"]}
+    pipeline.run(source)
+    report = last_report()
+    assert report is not None and report.failures
+    assert all(
+        store_site in f or "AccessDenied" in f or "Access denied" in f for f in report.failures
+    )
+    sites = {r["website_id"] for r in table_rows(pipeline, "top_pages")}
+    assert docs_site in sites and store_site not in sites
+    state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]["loaded_through"]
+    assert store_site not in state["top_pages"] and docs_site in state["top_pages"]
