@@ -193,3 +193,110 @@ def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_
     assert docs_site in sites and store_site not in sites
     state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]["loaded_through"]
     assert store_site not in state["top_pages"] and docs_site in state["top_pages"]
+
+
+def test_with_resources_reads_only_the_selected_types(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    from databuddy_source import databuddy
+
+    pipeline = make_pipeline(tmp_path)
+    source = databuddy(
+        api_key=server.emulator.config.api_key,
+        base_url=server.url,
+        as_of="2026-03-15",
+        start_date="2026-03-13",
+    )
+    pipeline.run(source.with_resources("country", "sync_log"))
+    log = table_rows(pipeline, "sync_log")
+    assert {r["query_type"] for r in log} == {"country"}
+    with pipeline.sql_client() as sql:
+        tables = {
+            t
+            for (t,) in sql.execute_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'databuddy'"
+            )
+        }
+    assert "country" in tables and "top_pages" not in tables and "websites" not in tables
+
+
+def test_paging_follows_offsets_and_flags_truncation(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    report = sync(
+        pipeline,
+        server,
+        start_date="2026-03-14",
+        limit=7,
+        rpc_collections=["none"],
+        queries=["top_pages", "vitals_by_page"],
+    )  # offset type / limit-only type
+    assert_table_equals_truth(
+        pipeline, server, "top_pages", parents_of(server)["website"], YESTERDAY, YESTERDAY
+    )  # every page, not only the first 7 rows
+    log = {(r["parent_id"], r["query_type"]): r for r in table_rows(pipeline, "sync_log")}
+    site = next(iter(parents_of(server)["website"]))
+    assert log[(site, "top_pages")]["pages"] > 1
+    assert not log[(site, "top_pages")]["possibly_truncated"]
+    assert log[(site, "vitals_by_page")]["possibly_truncated"] is True
+    assert report.possibly_truncated >= 1
+
+
+def test_new_objects_and_history(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    options = {
+        "queries": ["summary_metrics"],
+        "start_date": "2026-03-14",
+        "rpc_collections": ["links"],
+        "rpc_history": True,
+    }
+    sync(pipeline, server, **options)
+    reg = server.emulator.store.registry
+    link = next(x for x in reg.collection("links").values() if not x.get("deletedAt"))
+    first_name = link["name"]
+    created = httpx.post(
+        f"{server.url}/__emulator__/objects/links",
+        json={
+            "organizationId": reg.demo_org_id,
+            "slug": "fresh",
+            "name": "Fresh link",
+            "targetUrl": "https://acme.example/fresh",
+            "createdBy": "usr_demo_owner",
+        },
+    )
+    assert created.is_success, created.text
+    assert httpx.patch(
+        f"{server.url}/__emulator__/objects/links/{link['id']}", json={"name": "Second name"}
+    ).is_success
+    sync(pipeline, server, **options)
+    rows = table_rows(pipeline, "links")
+    versions = [r for r in rows if r["id"] == link["id"]]
+    assert sorted(r["name"] for r in versions) == sorted([first_name, "Second name"])
+    assert sum(r["_dlt_valid_to"] is None for r in versions) == 1  # one current version
+    assert any(r["id"] == created.json()["id"] for r in rows)
+
+
+def test_full_refresh_reloads_from_the_start(server: EmulatorServer, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, start_date="2026-03-13", queries=["country"])
+    with pipeline.sql_client() as sql:
+        sql.execute_sql(
+            "INSERT INTO country (website_id, date, name) VALUES ('stale', DATE '2026-01-01', 'XX')"
+        )
+    source_options = {"start_date": "2026-03-13", "queries": ["country"]}
+    from databuddy_source import databuddy
+
+    pipeline.run(
+        databuddy(
+            api_key=server.emulator.config.api_key,
+            base_url=server.url,
+            as_of="2026-03-15",
+            **source_options,
+        ),
+        refresh="drop_sources",
+    )
+    assert not [r for r in table_rows(pipeline, "country") if r["website_id"] == "stale"]
+    assert_table_equals_truth(
+        pipeline, server, "country", parents_of(server)["website"], date(2026, 3, 13), YESTERDAY
+    )

@@ -1,0 +1,180 @@
+"""pipelines/daily_sync.py as a user runs it: a subprocess against the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from databuddy_source.emulator import fixtures
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
+
+
+@pytest.fixture(scope="module")
+def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
+        yield srv
+
+
+def cli(
+    tmp: Path, server: EmulatorServer, *args: str, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update({"DLT_DATA_DIR": str(tmp / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"})
+    if key is not None:
+        env["SOURCES__DATABUDDY__API_KEY"] = key
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--base-url",
+            server.url,
+            "--as-of",
+            "2026-03-15",
+            "--duckdb-path",
+            str(tmp / "out.duckdb"),
+            *args,
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_help_explains_itself(tmp_path: Path, server: EmulatorServer) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    for flag in ("--demo", "--dry-run", "--destination", "--full-refresh", "Exit codes"):
+        assert flag in result.stdout
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, server: EmulatorServer) -> None:
+    result = cli(
+        tmp_path,
+        server,
+        "--dry-run",
+        "--start-date",
+        "2026-03-10",
+        key=server.emulator.config.api_key,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "slices" in result.stdout and "query requests" in result.stdout
+    assert "Nothing was written" in result.stdout
+    assert not (tmp_path / "out.duckdb").exists()
+    served = httpx.get(f"{server.url}/__emulator__/stats").json()
+    assert not any(k.startswith("POST /v1/query ") for k in served), "no query was sent"
+
+
+def test_a_run_then_a_daily_run(tmp_path: Path, server: EmulatorServer) -> None:
+    key = server.emulator.config.api_key
+    first = cli(
+        tmp_path,
+        server,
+        "--start-date",
+        "2026-03-12",
+        "--queries",
+        "top_pages,events_by_date",
+        key=key,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "top_pages" in first.stdout and "sync_log" in first.stdout
+    second = cli(tmp_path, server, "--queries", "top_pages,events_by_date", key=key)
+    assert second.returncode == 0, second.stderr
+    db = duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True)
+    runs = db.sql("SELECT count(DISTINCT run_id) FROM databuddy.sync_log").fetchall()
+    dupes = db.sql(
+        "SELECT count(*) - count(DISTINCT (website_id, date, name)) FROM databuddy.top_pages"
+    ).fetchall()
+    assert runs == [(2,)] and dupes == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "code", "text"),
+    [
+        (("--queries", "top_page"), "demo", 2, "Did you mean 'top_pages'?"),
+        (("--start-date", "2026-13-01"), "demo", 2, "is not a date"),
+        ((), None, 2, "no API key"),
+        ((), "dbdy_x", 2, "malformed"),
+        ((), fixtures.REVOKED_KEY, 3, "Authentication required"),
+        (("--websites", "nope.example"), "demo", 2, "is not a website this key can read"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    tmp_path: Path, server: EmulatorServer, args: tuple[str], key: str | None, code: int, text: str
+) -> None:
+    secret = server.emulator.config.api_key if key == "demo" else key
+    result = cli(tmp_path, server, *args, key=secret)
+    assert result.returncode == code, result.stderr
+    assert text in result.stderr
+    assert "Traceback" not in result.stderr
+    if secret:
+        assert secret not in result.stderr + result.stdout
+    assert not (tmp_path / "out.duckdb").exists()
+
+
+def test_failed_slices_exit_1_and_are_logged(tmp_path: Path, server: EmulatorServer) -> None:
+    httpx.post(
+        f"{server.url}/__emulator__/faults",
+        json={
+            "kind": "failed_parameter",
+            "route": "/v1/query",
+            "method": "POST",
+            "count": 1,
+            "message": "Filter on field 'x' is not permitted.",
+        },
+    )
+    try:
+        result = cli(
+            tmp_path,
+            server,
+            "--start-date",
+            "2026-03-14",
+            "--queries",
+            "top_pages",
+            "--rpc-collections",
+            "none",
+            key=server.emulator.config.api_key,
+        )
+    finally:
+        httpx.delete(f"{server.url}/__emulator__/faults")
+    assert result.returncode == 1, result.stderr
+    assert "failures (the rest was loaded)" in result.stderr
+    db = duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True)
+    errors = db.sql("SELECT count(*) FROM databuddy.sync_log WHERE error IS NOT NULL").fetchall()
+    assert errors[0][0] >= 1
+
+
+def test_unwritable_destination_exits_4(tmp_path: Path, server: EmulatorServer) -> None:
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    blocked.chmod(0o500)
+    env_root = os.geteuid() == 0
+    result = cli(
+        tmp_path,
+        server,
+        "--duckdb-path",
+        str(blocked / "x" / "out.duckdb"),
+        "--queries",
+        "summary_metrics",
+        "--start-date",
+        "2026-03-14",
+        "--rpc-collections",
+        "none",
+        key=server.emulator.config.api_key,
+    )
+    assert result.returncode == 4, (env_root, result.stderr)
+    assert "error:" in result.stderr and "Traceback" not in result.stderr

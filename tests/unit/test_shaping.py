@@ -1,0 +1,101 @@
+"""Pure shaping: API rows to typed Arrow rows, with slice keys and empty-slice markers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+
+from databuddy_source.catalog import EMPTY_SLICE, table_spec
+from databuddy_source.planning import Parent, Window, plan_table
+from databuddy_source.shaping import slice_rows, to_arrow
+
+SITE = Parent("website", "w1", date(2026, 3, 14))
+
+
+def first_slice(name: str, **kw: object):  # type: ignore[no-untyped-def]
+    spec = table_spec(name, **kw)  # type: ignore[arg-type]
+    return spec, plan_table(spec, SITE, Window(today=date(2026, 3, 15)), None)[0]
+
+
+def test_breakdown_rows_get_parent_and_slice_date() -> None:
+    spec, planned = first_slice("top_pages")
+    table = to_arrow(
+        spec,
+        slice_rows(planned, [{"name": "/", "pageviews": 3, "visitors": 2, "percentage": 66.67}]),
+    )
+    assert table.schema.field("website_id").nullable is False
+    assert table.schema.field("date").type == pa.date32()
+    assert table.to_pylist() == [
+        {
+            "website_id": "w1",
+            "date": date(2026, 3, 14),
+            "name": "/",
+            "pageviews": 3,
+            "visitors": 2,
+            "percentage": 66.67,
+            EMPTY_SLICE: None,
+        }
+    ]
+
+
+def test_an_empty_slice_becomes_one_marker() -> None:
+    spec, planned = first_slice("country")
+    rows = to_arrow(spec, slice_rows(planned, [])).to_pylist()
+    assert len(rows) == 1 and rows[0][EMPTY_SLICE] is True and rows[0]["name"] is None
+
+
+def test_series_day_and_hour() -> None:
+    spec, planned = first_slice("events_by_date")
+    rows = to_arrow(spec, slice_rows(planned, [{"date": "2026-03-14", "pageviews": 5}]))
+    assert "hour" not in rows.column_names and rows.to_pylist()[0]["pageviews"] == 5
+    hourly, planned_h = first_slice("events_by_date", hourly=True)
+    rows_h = to_arrow(
+        hourly, slice_rows(planned_h, [{"date": "2026-03-14 05:00:00", "pageviews": 1}])
+    ).to_pylist()
+    assert rows_h[0]["hour"] == datetime(2026, 3, 14, 5, tzinfo=UTC)
+    assert rows_h[0]["date"] == date(2026, 3, 14)
+    assert hourly.table_name == "events_by_date_hourly"
+
+
+def test_types_are_coerced_and_arrays_become_json() -> None:
+    spec, planned = first_slice("session_list")
+    rows = to_arrow(
+        spec,
+        slice_rows(
+            planned,
+            [
+                {
+                    "session_id": "s",
+                    "first_visit": "2026-03-14 10:00:00.250",
+                    "page_views": 2.0,
+                    "events": [["e1", "2026-03-14 10:00:00.250", "screen_view", "/", None]],
+                }
+            ],
+        ),
+    ).to_pylist()
+    assert rows[0]["page_views"] == 2
+    assert rows[0]["first_visit"] == datetime(2026, 3, 14, 10, 0, 0, 250_000, tzinfo=UTC)
+    assert rows[0]["events"] == '[["e1","2026-03-14 10:00:00.250","screen_view","/",null]]'
+
+
+def test_integer_columns_stay_integers_and_nullable_averages_stay_null() -> None:
+    spec, planned = first_slice("summary_metrics")
+    table = to_arrow(
+        spec,
+        slice_rows(
+            planned,
+            [
+                {
+                    "pageviews": 0,
+                    "unique_visitors": 0,
+                    "sessions": 0,
+                    "bounce_rate": None,
+                    "median_session_duration": None,
+                    "total_events": 0,
+                }
+            ],
+        ),
+    )
+    assert table.schema.field("pageviews").type == pa.int64()
+    assert table.to_pylist()[0]["bounce_rate"] is None
