@@ -85,11 +85,11 @@ def slices_resource(
             client, timezone=options.timezone, filters=options.filters, limit=options.limit
         )
         units = 0
-        for parent, slices in planned.items():
-            failed_tables: set[str] = set()
+        for parent, slices in by_request_scope(planned).items():
+            failed: set[tuple[str, str]] = set()  # (table, parent id)
             done = 0
             for unit in fetcher.units(parent, slices):
-                _account(report, unit, failed_tables)
+                _account(report, unit, failed)
                 units += 1
                 done += len(unit.results)
                 log.info(
@@ -104,14 +104,29 @@ def slices_resource(
                 if any(isinstance(r.error, AuthenticationError) for r in unit.results):
                     raise next(r.error for r in unit.results if r.error is not None)
             if window.end_date is None:
-                for table in {s.spec.table_name for s in slices} - failed_tables:
-                    state.setdefault(table, {})[parent.id] = window.complete_through.isoformat()
+                done_tables = {(s.spec.table_name, s.parent.id) for s in slices} - failed
+                for table, parent_id in done_tables:
+                    state.setdefault(table, {})[parent_id] = window.complete_through.isoformat()
         yield EndOfRun(units)
 
     return query_slices
 
 
-def _account(report: SyncReport, unit: Unit, failed_tables: set[str]) -> None:
+def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, list[PlannedSlice]]:
+    """Slices grouped by the request that can carry them. Organization-level types ride with
+    one of their websites' requests (``website_id`` resolves to its organization, SPEC 3.3),
+    so they cost no request of their own."""
+    websites = {p.id: p for p in planned if p.kind == "website"}
+    out: dict[Parent, list[PlannedSlice]] = {}
+    for parent, slices in planned.items():
+        carrier = websites.get(parent.website_id or "") if parent.kind == "organization" else None
+        out.setdefault(carrier or parent, []).extend(slices)
+    for slices in out.values():
+        slices.sort(key=lambda s: (s.start, s.spec.table_name))
+    return out
+
+
+def _account(report: SyncReport, unit: Unit, failed: set[tuple[str, str]]) -> None:
     report.requests += unit.requests
     report.retries += unit.retries
     report.rate_limited += unit.rate_limited
@@ -120,10 +135,11 @@ def _account(report: SyncReport, unit: Unit, failed_tables: set[str]) -> None:
         report.rows += len(r.rows)
         report.possibly_truncated += r.possibly_truncated
         if r.error is not None:
-            failed_tables.add(r.planned.spec.table_name)
+            failed.add((r.planned.spec.table_name, r.planned.parent.id))
             report.fail(
                 r.planned.spec.name,
-                f"{unit.parent.kind} {unit.parent.id}, {r.planned.start}..{r.planned.end}",
+                f"{r.planned.parent.kind} {r.planned.parent.id}, "
+                f"{r.planned.start}..{r.planned.end}",
                 r.error,
             )
 
@@ -187,8 +203,8 @@ def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any)
     return {
         "run_id": report.run_id,
         "run_started_at": report.started_at,
-        "parent_kind": unit.parent.kind,
-        "parent_id": unit.parent.id,
+        "parent_kind": planned.parent.kind,
+        "parent_id": planned.parent.id,
         "query_type": planned.spec.name,
         "table_name": planned.spec.table_name,
         "slice_date": planned.slice_date,

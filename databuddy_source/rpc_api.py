@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from .contract import rpc_procedures
 from .errors import ConfigurationError
@@ -14,6 +14,72 @@ if TYPE_CHECKING:
     from .client import Databuddy
 
 Transport = Literal["rpc", "rest"]
+
+
+class Website(TypedDict):
+    """``websites.list`` / ``websites.getById`` output (SPEC 5.3)."""
+
+    id: str
+    domain: str
+    name: str | None
+    status: str
+    isPublic: bool
+    createdAt: datetime
+    updatedAt: datetime
+    organizationId: str
+    deletedAt: datetime | None
+    integrations: dict[str, Any] | None
+    settings: dict[str, Any] | None
+
+
+class Link(TypedDict):
+    """``links.list`` / ``links.get`` output (short URL ``https://dby.to/<slug>``)."""
+
+    id: str
+    organizationId: str
+    createdBy: str
+    folderId: str | None
+    slug: str
+    name: str
+    targetUrl: str
+    targetDomain: str | None
+    sourceType: str | None
+    sourceId: str | None
+    sourceOwnerId: str | None
+    expiresAt: datetime | None
+    expiredRedirectUrl: str | None
+    ogTitle: str | None
+    ogDescription: str | None
+    ogImageUrl: str | None
+    ogVideoUrl: str | None
+    iosUrl: str | None
+    androidUrl: str | None
+    externalId: str | None
+    deepLinkApp: str | None
+    deletedAt: datetime | None
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class UptimeSchedule(TypedDict):
+    """``uptime.listSchedules`` output."""
+
+    id: str
+    websiteId: str | None
+    organizationId: str
+    url: str
+    name: str | None
+    granularity: str
+    cron: str
+    isPaused: bool
+    createdAt: datetime
+    updatedAt: datetime
+
+
+Objects = list[dict[str, Any]]
+Websites = list[Website]
+Links = list[Link]
+UptimeSchedules = list[UptimeSchedule]
 
 
 @cache
@@ -77,3 +143,30 @@ class RPCAPI:
     def get(self, procedure: str, **input: Any) -> dict[str, Any]:
         """A get procedure, e.g. ``get("websites.getById", id=...)``."""
         return dict(self.call(procedure, input))
+
+    # Typed helpers for the collections a sync reads.
+    def websites(self, organization_id: str | None = None) -> Websites:
+        return cast(Websites, self.list("websites", organizationId=organization_id))
+
+    def website(self, website_id: str) -> Website:
+        return cast(Website, self.get("websites.getById", id=website_id))
+
+    def links(self, organization_id: str | None = None, folder_id: str | None = None) -> Links:
+        return cast(
+            list[Link], self.list("links", organizationId=organization_id, folderId=folder_id)
+        )
+
+    def link(self, link_id: str) -> Link:
+        return cast(Link, self.get("links.get", id=link_id))
+
+    def uptime_schedules(self, organization_id: str | None = None) -> UptimeSchedules:
+        return cast(UptimeSchedules, self.list("uptime", organizationId=organization_id))
+
+    def funnels(self, website_id: str) -> Objects:
+        return self.list("funnels", websiteId=website_id)
+
+    def goals(self, website_id: str) -> Objects:
+        return self.list("goals", websiteId=website_id)
+
+    def flags(self, website_id: str | None = None, organization_id: str | None = None) -> Objects:
+        return self.list("flags", websiteId=website_id, organizationId=organization_id)

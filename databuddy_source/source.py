@@ -20,6 +20,7 @@ from .options import resolve_options
 from .planning import Window, plan
 from .resources import (
     SyncReport,
+    by_request_scope,
     slices_resource,
     sync_log_transformer,
     table_transformer,
@@ -108,7 +109,8 @@ def databuddy(
         start_date=options.start_date,
         end_date=options.end_date,
     )
-    report.planner = lambda state: plan(list(specs.values()), parents.by_kind(), window, state)
+    report.planner = lambda state: by_request_scope(
+        plan(list(specs.values()), parents.by_kind(), window, state))
     slices = slices_resource(client, options, parents, window, specs, report)
     resources = [
         slices,

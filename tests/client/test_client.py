@@ -207,3 +207,15 @@ def test_secrets_never_shown(
             assert key not in str(exc) and key not in repr(exc)
     assert key not in caplog.text
     assert "retrying" in caplog.text
+
+
+def test_typed_rpc_helpers(client: Databuddy, emulator: EmulatorServer) -> None:
+    reg = emulator.emulator.store.registry
+    sites = client.rpc.websites()
+    assert {w["id"] for w in sites} == {w["id"] for w in reg.websites_of(reg.demo_org_id)}
+    one = client.rpc.website(sites[0]["id"])
+    assert isinstance(one["createdAt"], datetime) and one["organizationId"] == reg.demo_org_id
+    links = client.rpc.links()
+    assert client.rpc.link(links[0]["id"])["slug"] == links[0]["slug"]
+    assert client.rpc.uptime_schedules() and client.rpc.funnels(sites[0]["id"]) is not None
+    assert isinstance(client.rpc.goals(sites[0]["id"]), list)

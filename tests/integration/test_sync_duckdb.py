@@ -79,8 +79,9 @@ def test_daily_run_rereads_the_lookback_and_picks_up_late_data(
     httpx.post(f"{server.url}/__emulator__/clock", json={"advance_seconds": 86_400})
     report = sync(pipeline, server, start_date=START.isoformat(), as_of="2026-03-16")
     parents = parents_of(server)
-    n_parents = sum(len(v) for v in parents.values())
-    assert report.requests <= n_parents, "a daily run costs about one request per parent"
+    # one request per website (its organization's types ride along), link and monitor
+    expected = len(parents["website"]) + len(parents["link"]) + len(parents["schedule"])
+    assert report.requests == expected, "a daily run costs one request per parent"
     assert {
         s
         for s in (
@@ -300,3 +301,13 @@ def test_full_refresh_reloads_from_the_start(server: EmulatorServer, tmp_path: P
     assert_table_equals_truth(
         pipeline, server, "country", parents_of(server)["website"], date(2026, 3, 13), YESTERDAY
     )
+
+
+def test_the_key_is_nowhere(server: EmulatorServer, tmp_path: Path) -> None:
+    key = server.emulator.config.api_key
+    pipeline = make_pipeline(tmp_path)
+    sync(pipeline, server, start_date="2026-03-14", queries=["top_pages"])
+    assert key not in repr(pipeline.last_trace.asdict()) and key not in str(pipeline.last_trace)
+    assert key not in repr(pipeline.state)
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
+    assert leaked == []
