@@ -110,7 +110,8 @@ def databuddy(
         end_date=options.end_date,
     )
     report.planner = lambda state: by_request_scope(
-        plan(list(specs.values()), parents.by_kind(), window, state))
+        plan(list(specs.values()), parents.by_kind(), window, state)
+    )
     slices = slices_resource(client, options, parents, window, specs, report)
     resources = [
         slices,

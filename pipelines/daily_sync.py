@@ -10,7 +10,7 @@ Examples:
 
 Exit codes: 0 done; 1 done, but some slices failed (see the sync_log table); 2 bad input or
 configuration; 3 authentication or access refused; 4 the destination failed; 5 the API could not
-be reached; 130 interrupted.
+be reached; 6 another sync of the same pipeline is running (see --wait); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_AUTH, EXIT_DESTINATION, EXIT_API = 0, 1, 2, 3, 4, 5
+EXIT_BUSY = 6
 DEMO_DAYS = 28
 
 
@@ -99,6 +100,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (slices, requests) and write nothing"
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another sync of this pipeline is running, wait for it (else exit 6)",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     return p.parse_args(argv)
@@ -209,10 +215,37 @@ def summarize(pipeline: Any, report: Any) -> None:
     print("Tables (rows): " + ", ".join(counts))
 
 
+def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
+    """The run itself, with the pipeline's lock held."""
+    from databuddy_source import databuddy, last_report
+
+    if args.full_refresh and not args.dry_run:
+        pipeline.drop()  # local state and working folder
+        pipeline = build_pipeline(args)
+    source = databuddy(**source_kwargs(args))
+    report = last_report()
+    assert report is not None
+    if args.dry_run:
+        print_plan(report, pipeline, source_kwargs(args).get("max_parameters_per_request", 100))
+        return EXIT_OK
+    if pipeline.has_pending_data:  # a crashed run left packages: finish them first
+        print("Finishing the load that an earlier run left pending...", flush=True)
+        pipeline.run()
+    pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
+    summarize(pipeline, report)
+    if args.demo:
+        print_demo_tour(pipeline)
+    if report.failures:
+        print(f"{len(report.failures)} failures (the rest was loaded):", file=sys.stderr)
+        for line in report.failures[:20]:
+            print(f"  - {line}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from databuddy_source import databuddy, last_report
     from databuddy_source.errors import (
         AccessDeniedError,
         APIError,
@@ -220,34 +253,20 @@ def run(args: argparse.Namespace) -> int:
         ConfigurationError,
         RetriableError,
     )
+    from databuddy_source.locking import PipelineBusy, pipeline_lock
 
     try:
         with demo_emulator(args) if args.demo else nullcontext():
             pipeline = build_pipeline(args)
-            if args.full_refresh and not args.dry_run:
-                pipeline.drop()  # local state and working folder
-                pipeline = build_pipeline(args)
-            source = databuddy(**source_kwargs(args))
-            report = last_report()
-            assert report is not None
-            if args.dry_run:
-                print_plan(
-                    report, pipeline, source_kwargs(args).get("max_parameters_per_request", 100)
-                )
-                return EXIT_OK
-            if pipeline.has_pending_data:  # a crashed run left packages: finish them first
-                print("Finishing the load that an earlier run left pending...", flush=True)
-                pipeline.run()
-            pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
-            summarize(pipeline, report)
-            if args.demo:
-                print_demo_tour(pipeline)
-            if report.failures:
-                print(f"{len(report.failures)} failures (the rest was loaded):", file=sys.stderr)
-                for line in report.failures[:20]:
-                    print(f"  - {line}", file=sys.stderr)
-                return EXIT_PARTIAL
-            return EXIT_OK
+            lock = (
+                nullcontext()
+                if args.dry_run
+                else pipeline_lock(pipeline.pipelines_dir, pipeline.pipeline_name, wait=args.wait)
+            )
+            with lock:
+                return sync_locked(args, pipeline)
+    except PipelineBusy as exc:
+        return fail(args, EXIT_BUSY, str(exc), exc)
     except ConfigurationError as exc:
         return fail(args, EXIT_INPUT, str(exc), exc)
     except (AuthenticationError, AccessDeniedError) as exc:

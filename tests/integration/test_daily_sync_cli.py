@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -178,3 +179,43 @@ def test_unwritable_destination_exits_4(tmp_path: Path, server: EmulatorServer) 
     )
     assert result.returncode == 4, (env_root, result.stderr)
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_sync_of_the_same_pipeline_waits_or_fails_clearly(
+    tmp_path: Path, server: EmulatorServer
+) -> None:
+    import threading
+
+    from databuddy_source.locking import pipeline_lock
+
+    args = (
+        "--queries",
+        "summary_metrics",
+        "--start-date",
+        "2026-03-14",
+        "--rpc-collections",
+        "none",
+    )
+    key = server.emulator.config.api_key
+    with pipeline_lock(str(tmp_path / "dlt" / "pipelines"), "databuddy"):
+        busy = cli(tmp_path, server, *args, key=key)
+    assert busy.returncode == 6, busy.stderr
+    assert "another sync of pipeline 'databuddy' is running" in busy.stderr
+    assert "--wait" in busy.stderr and not (tmp_path / "out.duckdb").exists()
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with pipeline_lock(str(tmp_path / "dlt" / "pipelines"), "databuddy"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    threading.Timer(1.5, release.set).start()
+    began = time.monotonic()
+    waited = cli(tmp_path, server, *args, "--wait", key=key)
+    holder.join()
+    assert waited.returncode == 0, waited.stderr
+    assert time.monotonic() - began >= 1.5, "the second sync waited for the first"

@@ -1,0 +1,341 @@
+"""``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
+
+* Query string ``website_id`` is required (else 400 ``MISSING_WEBSITE_ID``, "website_id is
+  required"); credentials and access are those of ``POST /v1/query`` (SPEC 2.3), checked on it.
+* Body ``{query: {table, selects: [{field, aggregate, alias?}], filters?: [{field, operator,
+  value}], groupBy?: []}, startDate, endDate, timezone?, granularity?: hourly|daily, limit?}``.
+* Tables and their whitelisted columns (the API's own lists, less ``title`` and ``page_count``,
+  which the emulator does not generate; ids, ``client_id``, ``anonymous_id``, ``session_id`` and
+  timestamps are not exposed, as in the API): see :data:`TABLES`. Numeric columns take every
+  aggregate; text columns take ``count`` and ``uniq`` only; ``*`` goes with ``count`` only.
+  Anything else (table, column, aggregate, operator, alias, shape) is 400 ``QUERY_ERROR`` with a
+  message saying what is wrong (the API's development-mode messages); malformed JSON is the
+  framework's plain-text 400 ``Bad Request``.
+* Rows: only the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``),
+  with the table's time column (``time`` for events, else ``timestamp``) inside
+  ``[startDate, endDate]``, both ends inclusive. Dates are read as ClickHouse's
+  ``parseDateTimeBestEffort(value, timezone)`` reads them: a date or date-time without an offset is
+  local time in ``timezone`` (default UTC) and a date-only ``endDate`` means midnight at the start
+  of that day; ``Z``/``+hh:mm`` win over ``timezone``.
+* Columns: ``<aggregate>_<field>`` (``count_all`` for ``*``) unless ``alias``; ``uniq`` is an
+  exact distinct count here (approximate in ClickHouse). With ``groupBy`` the group fields come
+  first and rows are ordered by the first select descending (then by the group columns).
+  With ``granularity`` (an emulator extension; the API accepts and ignores it) rows are also
+  grouped by a time bucket in the request time zone, the first column ``date``: ``YYYY-MM-DD``
+  daily or ``YYYY-MM-DD HH:00:00`` hourly; without ``groupBy`` such rows are ordered by ``date``.
+* ``limit``: default 1000 (also for 0, as the API's ``limit || 1000``), clamped to 1..10000.
+* Answer ``{"success": true, "data", "meta": {"rowCount", "executionTime"}, "requestId"}``,
+  ``executionTime`` in milliseconds.
+* Rate limit: a budget of its own per key, 60 per 60 s in the API (120 for ``/v1/query``). The
+  emulator scales it from the config: ``config.rate_limit * 0.5`` rounded half up (at least 1) per
+  ``config.rate_window_seconds``, in ``config.rate_limit_mode`` (120 -> 60). Anonymous calls (public
+  websites) are not limited. ``/__emulator__/rate-limit`` reconfigures ``/v1/query`` only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import EmulatorConfig
+from ..http import json_response, request_id
+from ..ratelimit import RateLimiter
+from ..store import Store
+from .access import check_access
+from .compile import admit, read_json, scaled_limiter
+from .resolve import Scope
+from .routes import _error, _reader
+from .sql import lit, lit_list
+
+CUSTOM_FACTOR = 0.5
+DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
+MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
+BUCKET = "date"
+AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
+OPERATORS = (
+    "eq",
+    "ne",
+    "gt",
+    "lt",
+    "gte",
+    "lte",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "in",
+    "not_in",
+)
+_COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A queryable table: its event-time column, text columns and numeric columns."""
+
+    time: str
+    text: tuple[str, ...]
+    numbers: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.text + self.numbers
+
+
+_GEO_DEVICE = ("browser_name", "os_name", "device_type", "country", "region", "city")
+TABLES: dict[str, Table] = {
+    "events": Table(
+        "time",
+        ("event_name", "referrer", "path", *_GEO_DEVICE, "language")
+        + ("utm_source", "utm_medium", "utm_campaign"),
+        ("time_on_page", "scroll_depth", "load_time", "ttfb"),
+    ),
+    "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
+    "web_vitals_spans": Table("timestamp", ("path", "metric_name"), ("metric_value",)),
+    "outgoing_links": Table("timestamp", ("href", "text")),
+}
+
+
+class QueryError(Exception):
+    """A custom query the API refuses or cannot run: 400 ``QUERY_ERROR`` with this message."""
+
+
+def limiter(config: EmulatorConfig) -> RateLimiter:
+    """The custom endpoint's own limiter (60 per 60 s with the default config)."""
+    return scaled_limiter(config, CUSTOM_FACTOR)
+
+
+def _q(identifier: str) -> str:
+    return f'"{identifier}"'  # only whitelisted names and checked aliases get here
+
+
+def _column(table_name: str, field: Any, what: str) -> str:
+    table = TABLES[table_name]
+    if field not in table.columns:
+        raise QueryError(
+            f"Invalid {what} column '{field}' for table '{table_name}'. "
+            f"Valid columns: {', '.join(table.columns)}"
+        )
+    return str(field)
+
+
+def _text(value: Any) -> str:
+    """A filter value as the API's ``String(value)`` gives it (``5.0`` -> ``"5"``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise QueryError(f"Filter on '{field}' needs a number, got {value!r}")
+    return number
+
+
+def _filter(table_name: str, raw: Any, i: int) -> str:
+    if not isinstance(raw, dict):
+        raise QueryError(f"filters[{i}] must be an object {{field, operator, value}}")
+    field = _column(table_name, raw.get("field"), "filter")
+    op, value = raw.get("operator"), raw.get("value")
+    if op not in OPERATORS:
+        raise QueryError(f"Invalid operator '{op}'. Valid operators: {', '.join(OPERATORS)}")
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+        raise QueryError(f"filters[{i}].value must be a string, a number or an array of them")
+    if op not in ("in", "not_in") and isinstance(value, list):
+        raise QueryError(f"Operator '{op}' takes a single value, not an array")
+    numeric = field in TABLES[table_name].numbers
+    col = _q(field)
+    if numeric and op in ("contains", "not_contains", "starts_with"):
+        raise QueryError(f"Operator '{op}' needs a text column; '{field}' is numeric")
+    if not numeric and op in ("gt", "lt", "gte", "lte"):
+        raise QueryError(f"Operator '{op}' needs a numeric column; '{field}' is text")
+    items = [_number(v, field) if numeric else _text(v) for v in values]
+    if op in _COMPARE:
+        return f"{col} {_COMPARE[op]} {lit(items[0])}"
+    if op in ("contains", "not_contains"):
+        negate = "NOT " if op == "not_contains" else ""
+        return f"{col} {negate}LIKE {lit('%' + _text(value) + '%')} ESCAPE '\\'"
+    if op == "starts_with":
+        return f"starts_with({col}, {lit(_text(value))})"
+    if not items:
+        return "FALSE" if op == "in" else "TRUE"
+    return f"{col} {'NOT IN' if op == 'not_in' else 'IN'} {lit_list(items)}"
+
+
+def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
+    """``(SQL expression, output column)`` of one select."""
+    if not isinstance(raw, dict):
+        raise QueryError(f"selects[{i}] must be an object {{field, aggregate, alias?}}")
+    field, aggregate, alias = raw.get("field"), raw.get("aggregate"), raw.get("alias")
+    if aggregate not in AGGREGATES:
+        raise QueryError(
+            f"Invalid aggregate '{aggregate}'. Valid aggregates: {', '.join(AGGREGATES)}"
+        )
+    if field == "*":
+        if aggregate != "count":
+            raise QueryError(f'Aggregate "{aggregate}" requires a specific column, not "*"')
+        expr, name = "count(*)", "count_all"
+    else:
+        column = _column(table_name, field, "select")
+        if aggregate not in ("count", "uniq") and column not in TABLES[table_name].numbers:
+            raise QueryError(f"Column '{column}' cannot be used with aggregate \"{aggregate}\"")
+        inner = f"DISTINCT {_q(column)}" if aggregate == "uniq" else _q(column)
+        func = "count" if aggregate == "uniq" else aggregate
+        expr, name = f"{func}({inner})", f"{aggregate}_{column}"
+    if alias is not None:
+        if not isinstance(alias, str) or not _IDENTIFIER.match(alias):
+            raise QueryError(
+                f"Invalid alias {alias!r}. Aliases must be valid SQL identifiers (letters, "
+                "numbers, underscores only, starting with a letter or underscore)."
+            )
+        name = alias
+    return expr, name
+
+
+def _instant(raw: Any, key: str, zone: ZoneInfo) -> datetime:
+    """A range bound as naive UTC, read like ``parseDateTimeBestEffort(raw, zone)``."""
+    if not isinstance(raw, str):
+        raise QueryError(f"'{key}' is required and must be a date string")
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise QueryError(f"Invalid date: {raw}. Could not parse as a valid date") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _list(raw: Any, key: str, most: int, least: int = 0) -> list[Any]:
+    items = [] if raw is None else raw
+    if not isinstance(items, list) or not least <= len(items) <= most:
+        raise QueryError(f"'{key}' must be an array of {least} to {most} items")
+    return items
+
+
+def build_sql(body: Any, website_id: str, now: datetime) -> str:
+    """The DuckDB statement of one custom query body. Raises :class:`QueryError`."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), dict):
+        raise QueryError("The body must be an object with a 'query' object")
+    query = body["query"]
+    table_name = query.get("table")
+    if table_name not in TABLES:
+        raise QueryError(f"Invalid table '{table_name}'. Valid tables: {', '.join(TABLES)}")
+    table = TABLES[table_name]
+    selects = [
+        _select(table_name, s, i)
+        for i, s in enumerate(_list(query.get("selects"), "query.selects", MAX_SELECTS, 1))
+    ]
+    filters = [
+        _filter(table_name, f, i)
+        for i, f in enumerate(_list(query.get("filters"), "query.filters", MAX_FILTERS))
+    ]
+    group_by = [
+        _column(table_name, g, "GROUP BY")
+        for g in _list(query.get("groupBy"), "query.groupBy", MAX_GROUP_BY)
+    ]
+    tz_name = body.get("timezone") or "UTC"
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise QueryError(f"Invalid timezone: {tz_name}") from exc
+    start = _instant(body.get("startDate"), "startDate", zone)
+    end = _instant(body.get("endDate"), "endDate", zone)
+    granularity: Literal["hourly", "daily"] | None = body.get("granularity")
+    if granularity not in (None, "hourly", "daily"):
+        raise QueryError("'granularity' must be 'hourly' or 'daily'")
+    raw_limit = body.get("limit") or DEFAULT_LIMIT
+    if isinstance(raw_limit, bool) or not isinstance(raw_limit, int | float):
+        raise QueryError("'limit' must be a number")
+    limit = int(max(1, min(raw_limit, MAX_LIMIT)))
+
+    keys = [(_q(g), g) for g in group_by]
+    if granularity is not None:
+        local = _q(table.time)
+        if tz_name != "UTC":
+            local = f"(({local} AT TIME ZONE 'UTC') AT TIME ZONE {lit(tz_name)})"
+        bucket = (
+            f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
+            if granularity == "hourly"
+            else f"strftime({local}, '%Y-%m-%d')"
+        )
+        keys.insert(0, (bucket, BUCKET))
+    names = [name for _, name in keys] + [name for _, name in selects]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise QueryError(f"Output column '{duplicate}' appears twice; give the select an alias")
+
+    columns = [f"{expr} AS {_q(name)}" for expr, name in (*keys, *selects)]
+    stamp = "{}::TIMESTAMP".format
+    where = [
+        f"client_id = {lit(website_id)}",
+        f"ingested_at <= {stamp(lit(now.isoformat(sep=' ')))}",
+        f"{_q(table.time)} >= {stamp(lit(start.isoformat(sep=' ')))}",
+        f"{_q(table.time)} <= {stamp(lit(end.isoformat(sep=' ')))}",
+        *filters,
+    ]
+    sql = f"SELECT {', '.join(columns)} FROM {table_name} WHERE {' AND '.join(where)}"
+    if keys:
+        sql += f" GROUP BY {', '.join(expr for expr, _ in keys)}"
+    key_order = [f"{i} ASC" for i in range(1, len(keys) + 1)]
+    if group_by:  # the API's order (first select descending), then a total tie-break
+        sql += f" ORDER BY {' , '.join([f'{len(keys) + 1} DESC', *key_order])}"
+    elif keys:
+        sql += f" ORDER BY {', '.join(key_order)}"
+    return f"{sql} LIMIT {limit}"
+
+
+def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
+    with store.cursor() as cur:
+        try:
+            result = cur.execute(sql)
+        except duckdb.Error as exc:  # passed through as the API does in development mode
+            raise QueryError(str(exc).split("\n", 1)[0]) from exc
+        names = [d[0] for d in result.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
+    async def custom_endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        rid = request_id()
+        website_id = request.query_params.get("website_id") or None
+        principal = _reader(store, request, website_id)
+        rejected, headers = admit(limiter, principal, "custom", rid)
+        if rejected is not None:
+            return rejected
+        if website_id is None:
+            return _error(400, "website_id is required", "MISSING_WEBSITE_ID", rid, headers)
+        denial, _ = check_access(store.registry, principal, Scope(website_id=website_id))
+        if denial is not None:
+            return _error(denial.status, denial.error, denial.code, rid, headers)
+        body, failed = await read_json(request)
+        if failed is not None:
+            return failed
+        try:
+            sql = build_sql(body, website_id, store.now())
+            rows = await run_in_threadpool(run_custom, store, sql)
+        except QueryError as exc:
+            return _error(400, str(exc), "QUERY_ERROR", rid, headers)
+        elapsed = round((time.perf_counter() - started) * 1000)
+        meta = {"rowCount": len(rows), "executionTime": elapsed}
+        return json_response(
+            {"success": True, "data": rows, "meta": meta, "requestId": rid}, 200, headers
+        )
+
+    return [Route("/v1/query/custom", custom_endpoint, methods=["POST"])]
