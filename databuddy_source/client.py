@@ -250,7 +250,7 @@ class Databuddy:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         rate_limited: bool = False,
-        max_attempts: int | None = None,
+        failure_budget: int | None = None,
     ) -> Any:
         """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
 
@@ -264,7 +264,7 @@ class Databuddy:
             self.retry_policy,
             sleep=self._sleep,
             rng=self._rng,
-            max_attempts=max_attempts,
+            failure_budget=failure_budget,
             on_retry=count_retry,
         )
         return retrying(self._send_once, method, path, params, json, rate_limited)

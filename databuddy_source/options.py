@@ -95,6 +95,8 @@ class SourceOptions:
     limit: int
     rate_limit: int
     rate_window_seconds: float
+    request_timeout: float
+    max_attempts: int
     as_of: date | None
 
 
@@ -199,6 +201,8 @@ def resolve_options(
     limit: Any = settings.MAX_LIMIT,
     rate_limit: Any = settings.QUERY_RATE_LIMIT,
     rate_window_seconds: Any = settings.QUERY_RATE_WINDOW_SECONDS,
+    request_timeout: Any = settings.READ_TIMEOUT,
+    max_attempts: Any = settings.MAX_ATTEMPTS,
     as_of: Any = None,
 ) -> SourceOptions:
     """Check every option; raise one :class:`ConfigurationError` naming the first problem."""
@@ -248,6 +252,20 @@ def resolve_options(
             raise _bad(
                 key, f"{number!r} is not a whole number from {low} to {high}", "Fix the number"
             )
+    if not isinstance(request_timeout, int | float) or not 0 < request_timeout <= 3600:
+        raise _bad(
+            "request_timeout",
+            f"{request_timeout!r} is not a number of seconds from 0 to 3600",
+            "Use e.g. 120 (analytics queries can be slow)",
+        )
+    if (
+        not isinstance(max_attempts, int)
+        or isinstance(max_attempts, bool)
+        or not (1 <= max_attempts <= 50)
+    ):
+        raise _bad(
+            "max_attempts", f"{max_attempts!r} is not a whole number from 1 to 50", "Use e.g. 8"
+        )
     if not isinstance(rate_window_seconds, int | float) or rate_window_seconds <= 0:
         raise _bad(
             "rate_window_seconds",
@@ -271,5 +289,7 @@ def resolve_options(
         limit=limit,
         rate_limit=rate_limit,
         rate_window_seconds=float(rate_window_seconds),
+        request_timeout=float(request_timeout),
+        max_attempts=max_attempts,
         as_of=_day(as_of, "as_of"),
     )

@@ -232,7 +232,7 @@ class QueryAPI:
         schedule_id: str | None = None,
         organization_id: str | None = None,
         timezone: str | None = None,
-        max_attempts: int | None = None,
+        failure_budget: int | None = None,
     ) -> list[QueryResponse]:
         """Run several request objects (raw API bodies) in one HTTP request (one rate-limit
         slot); the answers come back in order."""
@@ -245,7 +245,7 @@ class QueryAPI:
             params=params,
             json=list(requests),
             rate_limited=True,
-            max_attempts=max_attempts,
+            failure_budget=failure_budget,
         )
         rid = answer.get("requestId")
         return [_response(r, rid) for r in answer.get("results", [])]
@@ -293,7 +293,7 @@ class QueryAPI:
                 params=options.query_params(),
                 json=body,
                 rate_limited=True,
-                max_attempts=settings.SPLIT_AFTER_ATTEMPTS if splittable else None,
+                failure_budget=settings.SPLIT_AFTER_ATTEMPTS if splittable else None,
             )
         except RetriableError:
             if not splittable:

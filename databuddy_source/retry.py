@@ -58,12 +58,20 @@ class _WaitForServer(tenacity.wait.wait_base):
 
 @dataclass(slots=True)
 class _StopWhenSpent(tenacity.stop.stop_base):
-    """Stop after ``max_attempts``, or when the next wait would exceed ``max_delay`` in all."""
+    """Stop after ``max_attempts``, when the next wait would exceed ``max_delay`` in all, or
+    after ``failure_budget`` retriable failures that are not 429s (the caller then splits)."""
 
     policy: RetryPolicy
     wait: _WaitForServer
+    failure_budget: int | None = None
+    failures: int = 0
 
     def __call__(self, retry_state: RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, RetriableError):
+            self.failures += 1
+            if self.failure_budget is not None and self.failures >= self.failure_budget:
+                return True
         if retry_state.attempt_number >= self.policy.max_attempts:
             return True
         upcoming = retry_state.upcoming_sleep or 0.0
@@ -81,23 +89,14 @@ def build_retrying(
     *,
     sleep: Sleep = time.sleep,
     rng: random.Random | None = None,
-    max_attempts: int | None = None,
+    failure_budget: int | None = None,
     on_retry: Callable[[APIError], None] | None = None,
 ) -> tenacity.Retrying:
     """A ``tenacity.Retrying`` that retries :class:`RateLimitedError` and
     :class:`RetriableError` only, waits as :class:`_WaitForServer` says, stops when attempts or
-    total delay are spent, logs each retry once, and re-raises the last error."""
-    effective = (
-        policy
-        if max_attempts is None
-        else RetryPolicy(
-            max_attempts=min(max_attempts, policy.max_attempts),
-            max_delay=policy.max_delay,
-            initial=policy.initial,
-            maximum=policy.maximum,
-            jitter=policy.jitter,
-        )
-    )
+    total delay are spent (or, with ``failure_budget``, after that many non-429 failures),
+    logs each retry once, and re-raises the last error."""
+    effective = policy
     wait = _WaitForServer(effective, rng or random.Random())
 
     def before_sleep(retry_state: RetryCallState) -> None:
@@ -108,7 +107,7 @@ def build_retrying(
 
     return tenacity.Retrying(
         sleep=sleep,
-        stop=_StopWhenSpent(effective, wait),
+        stop=_StopWhenSpent(effective, wait, failure_budget),
         wait=wait,
         retry=tenacity.retry_if_exception_type((RateLimitedError, RetriableError)),
         before_sleep=before_sleep,

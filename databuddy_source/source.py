@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dlt
+import httpx
 from dlt.extract.resource import DltResource
 
 from . import settings
@@ -25,6 +26,7 @@ from .resources import (
     sync_log_transformer,
     table_transformer,
 )
+from .retry import RetryPolicy
 from .rpc_resources import COLLECTIONS, collection_resource
 
 _LAST = threading.local()
@@ -55,6 +57,8 @@ def databuddy(
     limit: int = settings.MAX_LIMIT,
     rate_limit: int = settings.QUERY_RATE_LIMIT,
     rate_window_seconds: float = settings.QUERY_RATE_WINDOW_SECONDS,
+    request_timeout: float = settings.READ_TIMEOUT,
+    max_attempts: int = settings.MAX_ATTEMPTS,
     as_of: str | None = None,
 ) -> list[DltResource]:
     """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
@@ -76,6 +80,8 @@ def databuddy(
         limit=limit,
         rate_limit=rate_limit,
         rate_window_seconds=rate_window_seconds,
+        request_timeout=request_timeout,
+        max_attempts=max_attempts,
         as_of=as_of,
     )
     client = Databuddy(
@@ -83,6 +89,8 @@ def databuddy(
         base_url=base_url,
         rate_limit=options.rate_limit,
         rate_window=options.rate_window_seconds,
+        timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
+        retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
     )
     report = SyncReport()

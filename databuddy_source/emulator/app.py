@@ -14,6 +14,8 @@ from . import admin, rpc
 from .config import EmulatorConfig
 from .faults import FaultInjector, FaultMiddleware
 from .http import json_response, text_response
+from .query import compile as query_compile
+from .query import custom as query_custom
 from .query import routes as query_routes
 from .ratelimit import RateLimiter
 from .store import Store
@@ -52,6 +54,8 @@ class Emulator:
         self.limiter = RateLimiter(
             config.rate_limit, config.rate_window_seconds, config.rate_limit_mode
         )
+        self.compile_limiter = query_compile.limiter(config)
+        self.custom_limiter = query_custom.limiter(config)
         self.faults = FaultInjector(seed=config.seed)
         self.stats: dict[str, int] = {}
         self.app: ASGIApp = self._build()
@@ -75,6 +79,8 @@ class Emulator:
             Route("/health", health, methods=["GET"]),
             Route("/health/status", health_status, methods=["GET"]),
             *query_routes.routes(self.store, self.limiter),
+            *query_compile.routes(self.store, self.compile_limiter),
+            *query_custom.routes(self.store, self.custom_limiter),
             *admin.routes(self.store, self.faults, self.limiter, self.stats),
             *rpc.admin_routes(self.store),
             *rpc.routes(self.store),

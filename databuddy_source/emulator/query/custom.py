@@ -1,35 +1,27 @@
 """``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
 
-* Query string ``website_id`` is required (else 400 ``MISSING_WEBSITE_ID``, "website_id is
-  required"); credentials and access are those of ``POST /v1/query`` (SPEC 2.3), checked on it.
-* Body ``{query: {table, selects: [{field, aggregate, alias?}], filters?: [{field, operator,
-  value}], groupBy?: []}, startDate, endDate, timezone?, granularity?: hourly|daily, limit?}``.
-* Tables and their whitelisted columns (the API's own lists, less ``title`` and ``page_count``,
-  which the emulator does not generate; ids, ``client_id``, ``anonymous_id``, ``session_id`` and
-  timestamps are not exposed, as in the API): see :data:`TABLES`. Numeric columns take every
-  aggregate; text columns take ``count`` and ``uniq`` only; ``*`` goes with ``count`` only.
-  Anything else (table, column, aggregate, operator, alias, shape) is 400 ``QUERY_ERROR`` with a
-  message saying what is wrong (the API's development-mode messages); malformed JSON is the
-  framework's plain-text 400 ``Bad Request``.
-* Rows: only the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``),
-  with the table's time column (``time`` for events, else ``timestamp``) inside
-  ``[startDate, endDate]``, both ends inclusive. Dates are read as ClickHouse's
-  ``parseDateTimeBestEffort(value, timezone)`` reads them: a date or date-time without an offset is
-  local time in ``timezone`` (default UTC) and a date-only ``endDate`` means midnight at the start
-  of that day; ``Z``/``+hh:mm`` win over ``timezone``.
-* Columns: ``<aggregate>_<field>`` (``count_all`` for ``*``) unless ``alias``; ``uniq`` is an
-  exact distinct count here (approximate in ClickHouse). With ``groupBy`` the group fields come
-  first and rows are ordered by the first select descending (then by the group columns).
-  With ``granularity`` (an emulator extension; the API accepts and ignores it) rows are also
-  grouped by a time bucket in the request time zone, the first column ``date``: ``YYYY-MM-DD``
-  daily or ``YYYY-MM-DD HH:00:00`` hourly; without ``groupBy`` such rows are ordered by ``date``.
-* ``limit``: default 1000 (also for 0, as the API's ``limit || 1000``), clamped to 1..10000.
-* Answer ``{"success": true, "data", "meta": {"rowCount", "executionTime"}, "requestId"}``,
-  ``executionTime`` in milliseconds.
-* Rate limit: a budget of its own per key, 60 per 60 s in the API (120 for ``/v1/query``). The
-  emulator scales it from the config: ``config.rate_limit * 0.5`` rounded half up (at least 1) per
-  ``config.rate_window_seconds``, in ``config.rate_limit_mode`` (120 -> 60). Anonymous calls (public
-  websites) are not limited. ``/__emulator__/rate-limit`` reconfigures ``/v1/query`` only.
+* ``website_id`` (query string) is required, else 400 ``MISSING_WEBSITE_ID``; credentials and
+  access are those of ``POST /v1/query`` (SPEC 2.3), checked on that website.
+* Whitelists (:data:`TABLES`): the API's own column lists, less ``title`` and ``page_count`` that
+  the emulator does not generate; ids, ``anonymous_id``, ``session_id`` and timestamps are not
+  exposed, as in the API. Numeric columns take every aggregate, text columns ``count``/``uniq``,
+  ``*`` only ``count``. Any other table, column, aggregate, operator, alias or shape is 400
+  ``QUERY_ERROR`` with a message saying what is wrong; malformed JSON is a plain-text 400.
+* Rows: the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``), with
+  the time column (``time`` for events, else ``timestamp``) in ``[startDate, endDate]``, both
+  inclusive. Dates are read like ClickHouse's ``parseDateTimeBestEffort(value, timezone)``: without
+  an offset they are local time in ``timezone`` (default UTC), so a date-only ``endDate`` is
+  midnight at the start of that day; ``Z``/``+hh:mm`` win over ``timezone``.
+* Columns are ``<aggregate>_<field>`` (``count_all`` for ``*``) unless aliased; ``uniq`` is an exact
+  distinct count. With ``groupBy`` the group fields come first and rows are ordered by the first
+  select descending, then by the group columns. With ``granularity`` (the API accepts and ignores
+  it) rows are also grouped by a time bucket in the time zone, first column ``date``:
+  ``YYYY-MM-DD`` daily, ``YYYY-MM-DD HH:00:00`` hourly; without ``groupBy`` ordered by ``date``.
+* ``limit`` defaults to 1000 (also for 0, like the API's ``limit || 1000``), clamped to 1..10000.
+* Rate limit: its own budget per key, 60 per 60 s in the API (120 for ``/v1/query``); here
+  ``config.rate_limit * 0.5`` rounded half up (at least 1) per ``config.rate_window_seconds`` in
+  ``config.rate_limit_mode`` (120 -> 60). Anonymous calls to public websites are not limited;
+  ``/__emulator__/rate-limit`` reconfigures the ``/v1/query`` limiter only.
 """
 
 from __future__ import annotations
@@ -63,20 +55,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
 BUCKET = "date"
 AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
-OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "lt",
-    "gte",
-    "lte",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "in",
-    "not_in",
-)
 _COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
+OPERATORS = (*_COMPARE, "contains", "not_contains", "starts_with", "in", "not_in")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -93,14 +73,11 @@ class Table:
         return self.text + self.numbers
 
 
-_GEO_DEVICE = ("browser_name", "os_name", "device_type", "country", "region", "city")
+_EVENTS: tuple[str, ...] = ("event_name", "referrer", "path", "browser_name", "os_name")
+_EVENTS += ("device_type", "country", "region", "city", "language")
+_EVENTS += ("utm_source", "utm_medium", "utm_campaign")
 TABLES: dict[str, Table] = {
-    "events": Table(
-        "time",
-        ("event_name", "referrer", "path", *_GEO_DEVICE, "language")
-        + ("utm_source", "utm_medium", "utm_campaign"),
-        ("time_on_page", "scroll_depth", "load_time", "ttfb"),
-    ),
+    "events": Table("time", _EVENTS, ("time_on_page", "scroll_depth", "load_time", "ttfb")),
     "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
     "web_vitals_spans": Table("timestamp", ("path", "metric_name"), ("metric_value",)),
     "outgoing_links": Table("timestamp", ("href", "text")),
@@ -184,9 +161,7 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
         raise QueryError(f"selects[{i}] must be an object {{field, aggregate, alias?}}")
     field, aggregate, alias = raw.get("field"), raw.get("aggregate"), raw.get("alias")
     if aggregate not in AGGREGATES:
-        raise QueryError(
-            f"Invalid aggregate '{aggregate}'. Valid aggregates: {', '.join(AGGREGATES)}"
-        )
+        raise QueryError(f"Invalid aggregate '{aggregate}'. Valid: {', '.join(AGGREGATES)}")
     if field == "*":
         if aggregate != "count":
             raise QueryError(f'Aggregate "{aggregate}" requires a specific column, not "*"')
@@ -200,10 +175,7 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
         expr, name = f"{func}({inner})", f"{aggregate}_{column}"
     if alias is not None:
         if not isinstance(alias, str) or not _IDENTIFIER.match(alias):
-            raise QueryError(
-                f"Invalid alias {alias!r}. Aliases must be valid SQL identifiers (letters, "
-                "numbers, underscores only, starting with a letter or underscore)."
-            )
+            raise QueryError(f"Invalid alias {alias!r}: use letters, digits and '_' only")
         name = alias
     return expr, name
 
@@ -281,12 +253,11 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
         raise QueryError(f"Output column '{duplicate}' appears twice; give the select an alias")
 
     columns = [f"{expr} AS {_q(name)}" for expr, name in (*keys, *selects)]
-    stamp = "{}::TIMESTAMP".format
     where = [
         f"client_id = {lit(website_id)}",
-        f"ingested_at <= {stamp(lit(now.isoformat(sep=' ')))}",
-        f"{_q(table.time)} >= {stamp(lit(start.isoformat(sep=' ')))}",
-        f"{_q(table.time)} <= {stamp(lit(end.isoformat(sep=' ')))}",
+        f"ingested_at <= {lit(now.isoformat(sep=' '))}::TIMESTAMP",
+        f"{_q(table.time)} >= {lit(start.isoformat(sep=' '))}::TIMESTAMP",
+        f"{_q(table.time)} <= {lit(end.isoformat(sep=' '))}::TIMESTAMP",
         *filters,
     ]
     sql = f"SELECT {', '.join(columns)} FROM {table_name} WHERE {' AND '.join(where)}"
@@ -294,7 +265,7 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
         sql += f" GROUP BY {', '.join(expr for expr, _ in keys)}"
     key_order = [f"{i} ASC" for i in range(1, len(keys) + 1)]
     if group_by:  # the API's order (first select descending), then a total tie-break
-        sql += f" ORDER BY {' , '.join([f'{len(keys) + 1} DESC', *key_order])}"
+        sql += f" ORDER BY {', '.join([f'{len(keys) + 1} DESC', *key_order])}"
     elif keys:
         sql += f" ORDER BY {', '.join(key_order)}"
     return f"{sql} LIMIT {limit}"
@@ -312,7 +283,7 @@ def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
 
 def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
     async def custom_endpoint(request: Request) -> Response:
-        started = time.perf_counter()
+        t0 = time.perf_counter()
         rid = request_id()
         website_id = request.query_params.get("website_id") or None
         principal = _reader(store, request, website_id)
@@ -332,8 +303,7 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
             rows = await run_in_threadpool(run_custom, store, sql)
         except QueryError as exc:
             return _error(400, str(exc), "QUERY_ERROR", rid, headers)
-        elapsed = round((time.perf_counter() - started) * 1000)
-        meta = {"rowCount": len(rows), "executionTime": elapsed}
+        meta = {"rowCount": len(rows), "executionTime": round(1000 * (time.perf_counter() - t0))}
         return json_response(
             {"success": True, "data": rows, "meta": meta, "requestId": rid}, 200, headers
         )

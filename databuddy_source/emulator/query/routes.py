@@ -1,5 +1,5 @@
-"""HTTP routes of the Query API: ``/v1/query/websites``, ``/v1/query/types``, ``POST /v1/query``
-and ``POST /v1/query/compile``."""
+"""HTTP routes of the Query API: ``/v1/query/websites``, ``/v1/query/types`` and ``POST /v1/query``
+(``POST /v1/query/compile`` and ``/v1/query/custom`` live in ``compile.py`` and ``custom.py``)."""
 
 from __future__ import annotations
 
