@@ -289,7 +289,15 @@ def run(args: argparse.Namespace) -> int:
             return fail(args, EXIT_AUTH, str(cause), exc)
         if isinstance(cause, APIError):
             return fail(args, EXIT_API, str(cause), exc)
-        return fail(args, EXIT_DESTINATION, f"the {exc.step} step failed: {cause}", exc)
+        return fail(
+            args,
+            EXIT_DESTINATION,
+            f"the {exc.step} step failed: {cause}. Check the "
+            "destination (its credentials, e.g. DESTINATION__POSTGRES__CREDENTIALS, and "
+            "that it is running and writable); what did not load is retried by the next "
+            "run",
+            exc,
+        )
     except KeyboardInterrupt:
         print(
             "Interrupted: nothing half-written; the next run finishes what was pending.",
@@ -298,6 +306,17 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:
         from dlt.common.configuration.exceptions import ConfigFieldMissingException
+        from dlt.common.destination.exceptions import UnknownDestinationModule
+
+        if isinstance(exc, UnknownDestinationModule):
+            return fail(
+                args,
+                EXIT_INPUT,
+                f"unknown destination {args.destination!r}: use duckdb, "
+                "postgres, or another dlt destination name (bigquery, snowflake, "
+                "motherduck, clickhouse, filesystem, ...)",
+                exc,
+            )
 
         if isinstance(exc, ConfigFieldMissingException):
             return fail(

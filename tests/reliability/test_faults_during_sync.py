@@ -44,6 +44,13 @@ def fault(server: EmulatorServer, **rule: Any) -> None:
     assert httpx.post(f"{server.url}/__emulator__/faults", json=rule).is_success
 
 
+def assert_no_secret(pipeline: Any, server: EmulatorServer, tmp: Path) -> None:
+    """The key is in no file of the pipeline (state, packages, traces, the DuckDB file)."""
+    key = server.emulator.config.api_key
+    assert key not in repr(pipeline.last_trace.asdict()) and key not in repr(pipeline.state)
+    assert [p for p in tmp.rglob("*") if p.is_file() and key.encode() in p.read_bytes()] == []
+
+
 def assert_exact(pipeline: Any, server: EmulatorServer) -> None:
     for name in QUERIES:
         assert_table_equals_truth(
@@ -78,6 +85,7 @@ def test_recovered_faults_leave_exact_tables(
     assert_exact(pipeline, server)
     log = table_rows(pipeline, "sync_log")
     assert all(r["error"] is None for r in log) and len(log) == report.slices
+    assert_no_secret(pipeline, server, tmp_path)
 
 
 def snapshot(pipeline: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -116,6 +124,7 @@ def test_unrecovered_faults_fail_clearly_and_change_nothing(
     assert report.failures, "the failure is reported (daily_sync exits 1)"
     assert snapshot(pipeline) == before, "no table changed"
     assert pipeline.state["sources"]["databuddy"]["resources"]["query_slices"] == state
+    assert_no_secret(pipeline, server, tmp_path)
     errors = [r for r in table_rows(pipeline, "sync_log") if r["error"]]
     assert errors and all(r["request_id"] or "no requestId" in r["error"] for r in errors)
     httpx.delete(f"{server.url}/__emulator__/faults")
