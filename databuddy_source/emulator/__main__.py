@@ -73,6 +73,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="days of history before --now (default by profile: 45/120/21)",
     )
     p.add_argument(
+        "--extra-websites",
+        type=int,
+        default=0,
+        help="add N small websites to the demo organization (load tests)",
+    )
+    p.add_argument(
         "--rate-limit",
         type=_positive(int),
         default=120,
@@ -117,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             now=args.now or datetime.now(UTC).replace(microsecond=0),
             frozen=args.frozen,
             history_days=args.history_days,
+            extra_websites=max(args.extra_websites, 0),
             rate_limit=args.rate_limit,
             rate_window_seconds=args.rate_window,
             rate_limit_mode=args.rate_limit_mode,

@@ -29,6 +29,7 @@ class EmulatorConfig:
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     frozen: bool = False
     history_days: int | None = None
+    extra_websites: int = 0  # more small websites in the demo organization (load tests)
     future_days: int = 14
     rate_limit: int = 120
     rate_window_seconds: float = 60.0

@@ -181,8 +181,19 @@ def _add_websites(
                 TrafficProfile(9000, 400_000),
             ),
         )
+    specs += [
+        (
+            demo_org,
+            f"Site {n:03d}",
+            f"site{n:03d}.acme.example",
+            False,
+            False,
+            TrafficProfile(60 * scale, 150),
+        )
+        for n in range(1, config.extra_websites + 1)
+    ]
     for i, (org, name, domain, public, deleted, traffic) in enumerate(specs):
-        created = start + timedelta(days=i, hours=rng.randint(0, 5))
+        created = start + timedelta(days=i if i < 6 else 2, hours=rng.randint(0, 5))
         site: dict[str, Any] = {
             "id": seeded_uuid(rng),
             "domain": domain,

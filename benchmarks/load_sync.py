@@ -1,0 +1,130 @@
+"""Load: W websites x T query types x D days from the emulator into DuckDB, in-process.
+
+Checks that no slice is lost (the sync log has every planned slice, without errors) and that
+memory stays flat (RSS sampled every 0.5 s). Defaults: 50 extra websites, 20 types, 30 days.
+
+    .venv/bin/python -m benchmarks.load_sync [--websites 50] [--types 20] [--days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+import dlt
+
+from databuddy_source import databuddy, last_report
+from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--websites", type=int, default=50)
+    parser.add_argument("--types", type=int, default=20)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--out", default="benchmarks/results/load_sync.json")
+    args = parser.parse_args()
+    types = [t for t in DEFAULT_QUERY_TYPES if table_spec(t).qtype.project == "website"]
+    types = types[: args.types]
+    start = NOW.date() - timedelta(days=args.days)
+    config = EmulatorConfig(
+        profile="small", now=NOW, frozen=True, rate_limit_mode="off", extra_websites=args.websites
+    )
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append(round(rss_mb(), 1))
+            time.sleep(0.5)
+
+    with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
+        reg = server.emulator.store.registry
+        sites = [
+            w["id"]
+            for w in reg.websites_of(reg.demo_org_id)
+            if (w["name"] or "").startswith("Site")
+        ]
+        pipeline = dlt.pipeline(
+            "load",
+            pipelines_dir=tmp,
+            dataset_name="databuddy",
+            destination=dlt.destinations.duckdb(f"{tmp}/load.duckdb"),
+        )
+        source = databuddy(
+            api_key=config.api_key,
+            base_url=server.url,
+            websites=sites,
+            queries=types,
+            start_date=start.isoformat(),
+            as_of=NOW.date().isoformat(),
+            rpc_collections=["none"],
+        )
+        report = last_report()
+        assert report is not None
+        threading.Thread(target=sample, daemon=True).start()
+        began = time.monotonic()
+        pipeline.run(source)
+        elapsed = time.monotonic() - began
+        done.set()
+        with pipeline.sql_client() as sql:
+            logged = sql.execute_sql("SELECT count(*), count(error), sum(rows) FROM sync_log")[0]
+            per = sql.execute_sql(
+                "SELECT count(*) FROM (SELECT parent_id, query_type, count(*) n FROM sync_log "
+                "GROUP BY 1, 2) WHERE n = ?",
+                args.days,
+            )[0][0]
+    expected = len(sites) * len(types) * args.days
+    quarter = max(len(samples) // 4, 1)
+    result = {
+        "websites": len(sites),
+        "types": len(types),
+        "days": args.days,
+        "slices_expected": expected,
+        "slices_logged": logged[0],
+        "slices_failed": logged[1],
+        "rows": logged[2],
+        "pairs_with_every_day": per,
+        "requests": report.requests,
+        "seconds": round(elapsed, 1),
+        "rss_mb_samples_every_5s": samples[::10],
+        "rss_peak_mb": max(samples),
+        "rss_first_quarter_peak_mb": max(samples[:quarter]),
+        "rss_last_quarter_peak_mb": max(samples[-quarter:]),
+        "no_slice_lost": logged[0] == expected
+        and logged[1] == 0
+        and per == len(sites) * len(types),
+    }
+    print(
+        f"{len(sites)} websites x {len(types)} types x {args.days} days: {logged[0]}/{expected}"
+        f" slices logged, {logged[1]} failed, {logged[2]} rows, {report.requests} requests, "
+        f"{elapsed:.1f} s; RSS peak {max(samples)} MB (first quarter "
+        f"{result['rss_first_quarter_peak_mb']}, last quarter "
+        f"{result['rss_last_quarter_peak_mb']})"
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Load, CI-sized: many websites x 20 query types x 7 days; no slice is lost and the sync log
+accounts for every one (``benchmarks/load_sync.py`` runs 50 x 20 x 30 and measures memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+from tests.integration.syncing import make_pipeline, sync, table_rows
+
+SITES, DAYS = 12, 7
+TYPES = [t for t in DEFAULT_QUERY_TYPES if table_spec(t).qtype.project == "website"][:20]
+
+
+@pytest.fixture(scope="module")
+def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=100_000, extra_websites=SITES)) as srv:
+        yield srv
+
+
+def test_every_slice_is_accounted_for(server: EmulatorServer, tmp_path: Path) -> None:
+    reg = server.emulator.store.registry
+    sites = [
+        w["id"] for w in reg.websites_of(reg.demo_org_id) if (w["name"] or "").startswith("Site")
+    ]
+    assert len(sites) == SITES
+    pipeline = make_pipeline(tmp_path)
+    report = sync(
+        pipeline,
+        server,
+        websites=sites,
+        queries=TYPES,
+        start_date="2026-03-08",
+        rpc_collections=["none"],
+    )
+    assert report.failures == []
+    log = table_rows(pipeline, "sync_log")
+    expected = {(s, t, d) for s in sites for t in TYPES for d in range(8, 15)}
+    got = [(r["parent_id"], r["query_type"], r["slice_date"].day) for r in log]
+    assert len(got) == len(set(got)) == len(expected) and set(got) == expected
+    assert all(r["error"] is None for r in log)
+    assert report.requests == SITES * -(-len(TYPES) * DAYS // 100)  # packed 100 per request
+    loaded = {(r["website_id"], r["date"].day) for r in table_rows(pipeline, "events_by_date")}
+    assert loaded == {(s, d) for s in sites for d in range(8, 15)}
