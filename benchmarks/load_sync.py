@@ -1,7 +1,8 @@
-"""Load: W websites x T query types x D days from the emulator into DuckDB, in-process.
+"""Load: W websites x T query types x D days from the emulator into DuckDB.
 
 Checks that no slice is lost (the sync log has every planned slice, without errors) and that
-memory stays flat (RSS sampled every 0.5 s). Defaults: 50 extra websites, 20 types, 30 days.
+memory stays flat (RSS of this process sampled every 0.5 s; the emulator runs in its own).
+Defaults: 50 extra websites, 20 types, 30 days.
 
     .venv/bin/python -m benchmarks.load_sync [--websites 50] [--types 20] [--days 30]
 """
@@ -11,20 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt
+import httpx
 
 from databuddy_source import databuddy, last_report
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.emulator.config import DEFAULT_API_KEY
+from databuddy_source.emulator.server import free_port
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 
@@ -34,6 +40,43 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+@contextmanager
+def emulator_process(extra_websites: int) -> Iterator[str]:
+    """The emulator in its own process, so the RSS measured here is the sync's alone."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "databuddy_source.emulator",
+            "--port",
+            str(port),
+            "--profile",
+            "small",
+            "--now",
+            NOW.isoformat(),
+            "--frozen",
+            "--rate-limit-mode",
+            "off",
+            "--extra-websites",
+            str(extra_websites),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/health").is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -46,9 +89,6 @@ def main() -> None:
     types = [t for t in DEFAULT_QUERY_TYPES if table_spec(t).qtype.project == "website"]
     types = types[: args.types]
     start = NOW.date() - timedelta(days=args.days)
-    config = EmulatorConfig(
-        profile="small", now=NOW, frozen=True, rate_limit_mode="off", extra_websites=args.websites
-    )
     samples: list[float] = []
     done = threading.Event()
 
@@ -57,13 +97,11 @@ def main() -> None:
             samples.append(round(rss_mb(), 1))
             time.sleep(0.5)
 
-    with EmulatorServer(config) as server, tempfile.TemporaryDirectory() as tmp:
-        reg = server.emulator.store.registry
-        sites = [
-            w["id"]
-            for w in reg.websites_of(reg.demo_org_id)
-            if (w["name"] or "").startswith("Site")
-        ]
+    with emulator_process(args.websites) as base_url, tempfile.TemporaryDirectory() as tmp:
+        listed = httpx.get(
+            f"{base_url}/v1/query/websites", headers={"x-api-key": DEFAULT_API_KEY}
+        ).json()["websites"]
+        sites = [w["id"] for w in listed if (w["name"] or "").startswith("Site")]
         pipeline = dlt.pipeline(
             "load",
             pipelines_dir=tmp,
@@ -71,8 +109,8 @@ def main() -> None:
             destination=dlt.destinations.duckdb(f"{tmp}/load.duckdb"),
         )
         source = databuddy(
-            api_key=config.api_key,
-            base_url=server.url,
+            api_key=DEFAULT_API_KEY,
+            base_url=base_url,
             websites=sites,
             queries=types,
             start_date=start.isoformat(),
@@ -83,7 +121,13 @@ def main() -> None:
         assert report is not None
         threading.Thread(target=sample, daemon=True).start()
         began = time.monotonic()
-        pipeline.run(source)
+        steps = {}
+        pipeline.extract(source)
+        steps["after_extract_mb"] = round(rss_mb(), 1)
+        pipeline.normalize()
+        steps["after_normalize_mb"] = round(rss_mb(), 1)
+        pipeline.load()
+        steps["after_load_mb"] = round(rss_mb(), 1)
         elapsed = time.monotonic() - began
         done.set()
         with pipeline.sql_client() as sql:
@@ -107,6 +151,7 @@ def main() -> None:
         "requests": report.requests,
         "seconds": round(elapsed, 1),
         "rss_mb_samples_every_5s": samples[::10],
+        **steps,
         "rss_peak_mb": max(samples),
         "rss_first_quarter_peak_mb": max(samples[:quarter]),
         "rss_last_quarter_peak_mb": max(samples[-quarter:]),

@@ -39,6 +39,7 @@ PARENT_COLUMN: dict[ProjectKind, str] = {
 SLICE_DATE = "date"
 HOUR = "hour"
 EMPTY_SLICE = "_empty_slice"  # hard-delete marker: a re-read slice the API answered with no rows
+SLICE_ROW = "_slice_row"  # the row's position in its slice's answer: with the merge key, unique
 
 # The ELT-relevant default set: stable, date-bounded, computed from events (SPEC 4).
 DEFAULT_QUERY_TYPES: tuple[str, ...] = (
@@ -117,6 +118,12 @@ class TableSpec:
         return [self.parent_column, SLICE_DATE]
 
     @property
+    def primary_key(self) -> list[str]:
+        """Unique per row: a load job that ran twice (a kill between its commit and its
+        bookkeeping) is deduplicated by dlt's merge instead of doubling rows."""
+        return [self.parent_column, SLICE_DATE, SLICE_ROW]
+
+    @property
     def data_fields(self) -> tuple[Field, ...]:
         """The API's columns kept in the table (a daily series' own ``date`` is the slice date;
         an hourly one becomes ``hour``)."""
@@ -137,6 +144,7 @@ class TableSpec:
             if self.hourly and f.name == SLICE_DATE:
                 kind = pa.timestamp("us", tz="UTC")
             fields.append(pa.field(name, kind, nullable=True))
+        fields.append(pa.field(SLICE_ROW, pa.int64(), nullable=False))
         fields.append(pa.field(EMPTY_SLICE, pa.bool_(), nullable=True))
         return pa.schema(fields)
 

@@ -157,6 +157,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         name=spec.table_name,
         write_disposition=disposition,
         merge_key=spec.merge_key,
+        primary_key=spec.primary_key,
         columns=marker,
         file_format="parquet",  # Arrow as it is; on Postgres via ADBC (keeps '' apart from NULL)
     )
@@ -181,10 +182,15 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
 def sync_log_transformer(source: DltResource, report: SyncReport) -> DltResource:
     """``sync_log``: one row per run, parent, query type and slice (appended)."""
 
+    log_disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
+
     @dlt.transformer(
         data_from=source,
         name="sync_log",
-        write_disposition="append",
+        # merged on its key, not appended: a load job that ran twice cannot double it
+        write_disposition=log_disposition,
+        primary_key=["run_id", "table_name", "parent_id", "slice_date"],
+        file_format="parquet",  # never insert_values: slow and memory-hungry on DuckDB
         columns={
             "error": {"data_type": "text", "nullable": True},
             "error_type": {"data_type": "text", "nullable": True},

@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalog import EMPTY_SLICE, HOUR, SLICE_DATE, TableSpec
+from .catalog import EMPTY_SLICE, HOUR, SLICE_DATE, SLICE_ROW, TableSpec
 from .planning import PlannedSlice
 
 Row = dict[str, Any]
@@ -41,6 +41,7 @@ def slice_rows(planned: PlannedSlice, rows: Iterable[Row]) -> list[Row]:
     arrays = [f.name for f in spec.data_fields if f.array]
     out: list[Row] = []
     seen_days: set[str] = set()
+    ordinal: dict[str, int] = {}
     for row in rows:
         shaped = dict(row)
         day = planned.slice_date.isoformat()
@@ -57,13 +58,18 @@ def slice_rows(planned: PlannedSlice, rows: Iterable[Row]) -> list[Row]:
                 shaped[name] = orjson.dumps(shaped[name]).decode()
         shaped.update(key)
         shaped[SLICE_DATE] = day
+        shaped[SLICE_ROW] = ordinal[day] = ordinal.get(day, -1) + 1
         out.append(shaped)
     if spec.slicing == "series":
         for series_day in planned.days:
             if series_day.isoformat() not in seen_days:
-                out.append({**key, SLICE_DATE: series_day.isoformat(), EMPTY_SLICE: True})
+                out.append(
+                    {**key, SLICE_DATE: series_day.isoformat(), SLICE_ROW: 0, EMPTY_SLICE: True}
+                )
     elif not out:
-        out.append({**key, SLICE_DATE: planned.slice_date.isoformat(), EMPTY_SLICE: True})
+        out.append(
+            {**key, SLICE_DATE: planned.slice_date.isoformat(), SLICE_ROW: 0, EMPTY_SLICE: True}
+        )
     return out
 
 

@@ -113,12 +113,12 @@ def test_rows_that_vanished_upstream_are_removed(server: EmulatorServer, tmp_pat
     )
     with pipeline.sql_client() as sql:
         sql.execute_sql(
-            f"INSERT INTO top_pages (website_id, date, name, pageviews) "
-            f"VALUES ('{site}', DATE '2026-03-13', '/ghost', 1)"
+            f"INSERT INTO top_pages (website_id, date, name, pageviews, _slice_row) "
+            f"VALUES ('{site}', DATE '2026-03-13', '/ghost', 1, 999)"
         )
         sql.execute_sql(
-            f"INSERT INTO events_by_date (website_id, date, pageviews) "
-            f"VALUES ('{deleted}', DATE '2026-03-14', 7)"
+            f"INSERT INTO events_by_date (website_id, date, pageviews, _slice_row) "
+            f"VALUES ('{deleted}', DATE '2026-03-14', 7, 0)"
         )
     sync(pipeline, server, start_date=START.isoformat(), queries=["top_pages", "events_by_date"])
     assert not [r for r in table_rows(pipeline, "top_pages") if r["name"] == "/ghost"]
@@ -283,7 +283,8 @@ def test_full_refresh_reloads_from_the_start(server: EmulatorServer, tmp_path: P
     sync(pipeline, server, start_date="2026-03-13", queries=["country"])
     with pipeline.sql_client() as sql:
         sql.execute_sql(
-            "INSERT INTO country (website_id, date, name) VALUES ('stale', DATE '2026-01-01', 'XX')"
+            "INSERT INTO country (website_id, date, name, _slice_row) "
+            "VALUES ('stale', DATE '2026-01-01', 'XX', 0)"
         )
     source_options = {"start_date": "2026-03-13", "queries": ["country"]}
     from databuddy_source import databuddy

@@ -34,6 +34,7 @@ def test_breakdown_rows_get_parent_and_slice_date() -> None:
             "pageviews": 3,
             "visitors": 2,
             "percentage": 66.67,
+            "_slice_row": 0,
             EMPTY_SLICE: None,
         }
     ]
