@@ -43,7 +43,9 @@ def render() -> str:
         "`schedule_id` or `organization_id`) and `date` (the slice's day, or the first day "
         "of its week or month), then the API's columns (names in snake_case). The merge key "
         "is the parent id and `date` (just the parent id for snapshots): a re-read slice "
-        "replaces what was loaded for it. `_empty_slice` is always null (it marks slices "
+        "replaces what was loaded for it. `_slice_row` is the row's position in its slice's "
+        "answer; with the parent id and `date` it is the primary key (a load job that ran "
+        "twice after a crash cannot double rows). `_empty_slice` is always null (it marks slices "
         "the API answered with no rows, which are deleted, never inserted).",
         "",
         "## Query types",
