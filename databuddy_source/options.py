@@ -11,34 +11,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
 from .catalog import DEFAULT_QUERY_TYPES, Grain, all_query_type_names, suggest
-from .contract import query_types_by_name
+from .contract import query_types, query_types_by_name
 from .errors import ConfigurationError
 from .rpc_resources import COLLECTIONS, DEFAULT_COLLECTIONS
 
 FILTER_OPERATORS = ("eq", "ne", "contains", "not_contains", "starts_with", "in", "not_in")
-FILTER_FIELDS = (
-    "path",
-    "query_string",
-    "referrer",
-    "country",
-    "region",
-    "city",
-    "timezone",
-    "language",
-    "device_type",
-    "browser_name",
-    "os_name",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "provider",
-    "model",
-    "type",
-    "finish_reason",
-    "error_name",
-    "http_status",
-    "user_id",
-    "trace_id",
+# Every field some query type accepts in filters (from the contract, not a copy of it).
+FILTER_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys(f for t in query_types() for f in t.allowed_filters)
 )
 
 
