@@ -103,16 +103,6 @@ def _inputs(
                 yield str(page["id"]), {"statusPageId": page["id"], **extra}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _remembered(row: dict[str, Any]) -> dict[str, Any]:
     """A row as kept in state (JSON-safe: datetimes as ISO strings)."""
 
@@ -191,7 +181,7 @@ def collection_resource(
                 continue
             listed_scopes.add(scope_id)
             for obj in answer if isinstance(answer, list) else []:
-                row = _plain(obj)
+                row = dict(obj)  # only top-level keys are added below
                 row.setdefault(_scope_column(collection), scope_id)
                 row["is_deleted"] = row.get("deletedAt") is not None
                 row["vanished_at"] = None
