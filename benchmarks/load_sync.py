@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -30,9 +26,8 @@ import httpx
 from databuddy_source import databuddy, last_report
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.emulator.config import DEFAULT_API_KEY
-from databuddy_source.emulator.server import free_port
 
-NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+from .common import NOW, emulator
 
 
 def rss_mb() -> float:
@@ -40,43 +35,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-@contextmanager
-def emulator_process(extra_websites: int) -> Iterator[str]:
-    """The emulator in its own process, so the RSS measured here is the sync's alone."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "databuddy_source.emulator",
-            "--port",
-            str(port),
-            "--profile",
-            "small",
-            "--now",
-            NOW.isoformat(),
-            "--frozen",
-            "--rate-limit-mode",
-            "off",
-            "--extra-websites",
-            str(extra_websites),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health").is_success:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -97,7 +55,15 @@ def main() -> None:
             samples.append(round(rss_mb(), 1))
             time.sleep(0.5)
 
-    with emulator_process(args.websites) as base_url, tempfile.TemporaryDirectory() as tmp:
+    flags = (
+        "--profile",
+        "small",
+        "--rate-limit-mode",
+        "off",
+        "--extra-websites",
+        str(args.websites),
+    )
+    with emulator(*flags) as base_url, tempfile.TemporaryDirectory() as tmp:
         listed = httpx.get(
             f"{base_url}/v1/query/websites", headers={"x-api-key": DEFAULT_API_KEY}
         ).json()["websites"]

@@ -94,12 +94,22 @@ class RequestStats:
     retries: int = 0
     rate_limited: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    mine: threading.local = field(default_factory=threading.local, repr=False)
 
     def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
         with self.lock:
             self.requests += requests
             self.retries += retries
             self.rate_limited += rate_limited
+        counts = self.mine.__dict__
+        counts["requests"] = counts.get("requests", 0) + requests
+        counts["retries"] = counts.get("retries", 0) + retries
+        counts["rate_limited"] = counts.get("rate_limited", 0) + rate_limited
+
+    def thread_snapshot(self) -> dict[str, int]:
+        """The counts of the calling thread's requests alone (a unit's cost under concurrency)."""
+        counts = self.mine.__dict__
+        return {k: counts.get(k, 0) for k in ("requests", "retries", "rate_limited")}
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:

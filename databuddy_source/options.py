@@ -73,6 +73,8 @@ class SourceOptions:
     rpc_history: bool
     max_parameters_per_request: int
     limit: int
+    rows_per_request: int
+    concurrency: int
     rate_limit: int
     rate_window_seconds: float
     request_timeout: float
@@ -179,6 +181,8 @@ def resolve_options(
     rpc_history: Any = False,
     max_parameters_per_request: Any = settings.MAX_PARAMETERS_PER_REQUEST,
     limit: Any = settings.MAX_LIMIT,
+    rows_per_request: Any = settings.ROWS_PER_REQUEST,
+    concurrency: Any = settings.CONCURRENCY,
     rate_limit: Any = settings.QUERY_RATE_LIMIT,
     rate_window_seconds: Any = settings.QUERY_RATE_WINDOW_SECONDS,
     request_timeout: Any = settings.READ_TIMEOUT,
@@ -226,6 +230,8 @@ def resolve_options(
     for key, number, low, high in (
         ("max_parameters_per_request", max_parameters_per_request, 1, 1000),
         ("limit", limit, 1, settings.MAX_LIMIT),
+        ("rows_per_request", rows_per_request, 1_000, 10_000_000),
+        ("concurrency", concurrency, 1, 32),
         ("rate_limit", rate_limit, 1, 100_000),
     ):
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
@@ -267,6 +273,8 @@ def resolve_options(
         rpc_history=bool(rpc_history),
         max_parameters_per_request=max_parameters_per_request,
         limit=limit,
+        rows_per_request=rows_per_request,
+        concurrency=concurrency,
         rate_limit=rate_limit,
         rate_window_seconds=float(rate_window_seconds),
         request_timeout=float(request_timeout),

@@ -4,8 +4,11 @@ per query type table, the sync log, and the RPC collections."""
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +31,7 @@ log = logging.getLogger("databuddy_source")
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt (one parquet row group each)
 SLICES_RESOURCE = "query_slices"
 STATE_KEY = "loaded_through"
+SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the next run's requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,37 +83,96 @@ def slices_resource(
 
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
-        state = dlt.current.resource_state().setdefault(STATE_KEY, {})
-        planned = plan(_selected_specs(specs), parents.by_kind(), window, state)
+        resource_state = dlt.current.resource_state()
+        state = resource_state.setdefault(STATE_KEY, {})
+        planned = by_request_scope(plan(_selected_specs(specs), parents.by_kind(), window, state))
         fetcher = SliceFetcher(
-            client, timezone=options.timezone, filters=options.filters, limit=options.limit
+            client,
+            timezone=options.timezone,
+            filters=options.filters,
+            limit=options.limit,
+            rows_per_request=options.rows_per_request,
+            estimates=resource_state.get(SIZES_KEY),
         )
         units = 0
-        for parent, slices in by_request_scope(planned).items():
-            failed: set[tuple[str, str]] = set()  # (table, parent id)
-            done = 0
-            for unit in fetcher.units(parent, slices):
-                _account(report, unit, failed)
-                units += 1
-                done += len(unit.results)
-                log.info(
-                    "%s %s: %d/%d slices, %d requests so far",
-                    parent.kind,
-                    parent.name or parent.id,
-                    done,
-                    len(slices),
-                    report.requests,
-                )
-                yield unit
-                if any(isinstance(r.error, AuthenticationError) for r in unit.results):
-                    raise next(r.error for r in unit.results if r.error is not None)
-            if window.end_date is None:
-                done_tables = {(s.spec.table_name, s.parent.id) for s in slices} - failed
-                for table, parent_id in done_tables:
-                    state.setdefault(table, {})[parent_id] = window.complete_through.isoformat()
+        failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
+        done = dict.fromkeys(planned, 0)
+        for parent, unit in fetch_all(fetcher, planned, options.concurrency):
+            slices = planned[parent]
+            if unit is None:  # every unit of this parent is in: its tables are read through
+                if window.end_date is None:
+                    done_tables = {(s.spec.table_name, s.parent.id) for s in slices}
+                    for table, parent_id in done_tables - failed[parent]:
+                        state.setdefault(table, {})[parent_id] = window.complete_through.isoformat()
+                continue
+            _account(report, unit, failed[parent])
+            units += 1
+            done[parent] += len(unit.results)
+            log.info(
+                "%s %s: %d/%d slices, %d requests so far",
+                parent.kind,
+                parent.name or parent.id,
+                done[parent],
+                len(slices),
+                report.requests,
+            )
+            yield unit
+            if any(isinstance(r.error, AuthenticationError) for r in unit.results):
+                raise next(r.error for r in unit.results if r.error is not None)
+        resource_state[SIZES_KEY] = dict(sorted(fetcher.estimates.items()))
         yield EndOfRun(units)
 
     return query_slices
+
+
+def fetch_all(
+    fetcher: SliceFetcher, planned: dict[Parent, list[PlannedSlice]], workers: int
+) -> Iterator[tuple[Parent, Unit | None]]:
+    """Every parent's units, ``workers`` parents at a time; ``(parent, None)`` ends a parent.
+
+    Units of one parent come in order (each request is packed from what the last one taught);
+    parents run side by side so that request latency, not the rate limit, is never what binds.
+    One finished unit at most waits here, which bounds memory.
+    """
+    out: queue.Queue[tuple[Parent, Unit | None] | BaseException] = queue.Queue(1)
+    stop = threading.Event()
+
+    def put(item: tuple[Parent, Unit | None] | BaseException) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drain(parent: Parent, slices: list[PlannedSlice]) -> None:
+        try:
+            for unit in fetcher.units(parent, slices):
+                if not put((parent, unit)):
+                    return
+            put((parent, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    pending = [(p, s) for p, s in planned.items() if s]
+    if not pending:
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(pending)), thread_name_prefix="dbdy")
+    try:
+        for parent, slices in pending:
+            pool.submit(drain, parent, slices)
+        for _ in range(len(pending)):
+            while True:
+                item = out.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item[1] is None:
+                    break
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, list[PlannedSlice]]:

@@ -31,3 +31,8 @@ SPLIT_AFTER_ATTEMPTS = 3
 # Parameter objects packed into one POST /v1/query (no limit is documented; keep bodies sane).
 MAX_PARAMETERS_PER_REQUEST = 100
 MAX_LIMIT = 10_000
+# Rows one answer may carry (it is decoded whole: ~300-700 bytes a row until it becomes Arrow).
+ROWS_PER_REQUEST = 100_000
+# Parents (websites, links, monitors) read side by side: hides request latency under the rate
+# limit. Memory grows with it: about (CONCURRENCY + 2) answers at once.
+CONCURRENCY = 4

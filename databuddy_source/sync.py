@@ -57,38 +57,110 @@ def scope_options(
 
 
 class SliceFetcher:
-    """Fetches the slices of each parent, ``per_request`` at a time (one :class:`Unit` each)."""
+    """Fetches the slices of each parent, packed into requests (one :class:`Unit` each).
+
+    A request carries up to ``max_parameters_per_request`` slices, but no more rows than about
+    ``rows_per_request``: the answer is decoded whole, so its size is the run's memory. Rows per
+    slice are estimated per table from slices already read (``estimates``, kept across runs).
+    Slices of tables not seen yet go out with a limit of ``rows_per_request / parameters``: a
+    slice that fills that page is put back and read again later at the full limit, so one
+    oversized first answer can never happen.
+    """
 
     def __init__(
-        self, client: Databuddy, *, timezone: str, filters: Sequence[dict[str, Any]], limit: int
+        self,
+        client: Databuddy,
+        *,
+        timezone: str,
+        filters: Sequence[dict[str, Any]],
+        limit: int,
+        rows_per_request: int,
+        estimates: dict[str, int] | None = None,
     ) -> None:
         self.client = client
         self.timezone = timezone
         self.filters = list(filters)
         self.limit = limit
+        self.rows_per_request = rows_per_request
+        self.estimates: dict[str, int] = dict(estimates or {})  # table -> most rows in a slice
+        self._provisional: set[str] = set()  # tables known only to fill a first read's page
+
+    @property
+    def first_limit(self) -> int:
+        per = self.rows_per_request // self.client.max_parameters_per_request
+        return max(1, min(self.limit, per))
 
     def units(self, parent: Parent, slices: Sequence[PlannedSlice]) -> Iterator[Unit]:
         size = self.client.max_parameters_per_request
-        options = scope_options(parent, self.timezone, self.filters, self.limit)
+        queue = list(slices)
         blocked: APIError | None = None
-        for number, start in enumerate(range(0, len(slices), size)):
-            chunk = list(slices[start : start + size])
+        number = 0
+        while queue:
             if blocked is not None:  # access to this parent is gone: no more requests for it
+                chunk, queue = queue[:size], queue[size:]
                 yield Unit(parent, number, [SliceResult(p, error=blocked) for p in chunk])
+                number += 1
                 continue
-            unit = self._fetch_unit(parent, number, chunk, options)
+            chunk, limit = self._pack(queue, size)
+            taken = {id(p) for p in chunk}
+            queue = [p for p in queue if id(p) not in taken]
+            options = scope_options(parent, self.timezone, self.filters, limit)
+            unit, again = self._fetch_unit(parent, number, chunk, options, first=limit < self.limit)
+            queue = again + queue  # filled their first page: read again at the full limit
             errors = [r.error for r in unit.results if r.error is not None]
             if errors and all(
                 isinstance(e, AccessDeniedError | AuthenticationError) for e in errors
             ):
                 blocked = errors[0]
+            number += 1
             yield unit
 
+    def _pack(self, queue: list[PlannedSlice], size: int) -> tuple[list[PlannedSlice], int]:
+        """The next request's slices, in plan order, and its limit."""
+        first = self.first_limit
+        if self.estimate(queue[0].spec.table_name) is None:  # unseen tables lead
+            small = [p for p in queue if (self.estimate(p.spec.table_name) or 0) <= first]
+            return small[:size], first
+        chunk: list[PlannedSlice] = []
+        rows = 0
+        for p in queue:
+            estimate = self.estimate(p.spec.table_name)
+            if estimate is None:
+                continue
+            estimate = max(estimate, 1)
+            if chunk and rows + estimate > self.rows_per_request:
+                break
+            chunk.append(p)
+            rows += estimate
+            if len(chunk) == size:
+                break
+        return chunk, self.limit
+
+    def estimate(self, table: str) -> int | None:
+        """Rows to expect in one slice of ``table``; None before any was read."""
+        if table in self._provisional:  # only known to fill a first page
+            return max(self.estimates.get(table, 0), self.limit)
+        return self.estimates.get(table)
+
+    def _learn(self, result: SliceResult, *, full_limit: bool) -> None:
+        table = result.planned.spec.table_name
+        self.estimates[table] = max(self.estimates.get(table, 0), len(result.rows))
+        if full_limit:
+            self._provisional.discard(table)
+
     def _fetch_unit(
-        self, parent: Parent, number: int, chunk: list[PlannedSlice], options: SliceOptions
-    ) -> Unit:
-        before = self.client.stats.snapshot()
+        self,
+        parent: Parent,
+        number: int,
+        chunk: list[PlannedSlice],
+        options: SliceOptions,
+        *,
+        first: bool,
+    ) -> tuple[Unit, list[PlannedSlice]]:
+        """The unit, and the slices of a first read that filled their page (to read again)."""
+        before = self.client.stats.thread_snapshot()
         results = {p.id: SliceResult(p) for p in chunk}
+        again: list[PlannedSlice] = []
         pending = chunk
         page = 1
         while pending and page <= MAX_PAGES:
@@ -111,17 +183,25 @@ class SliceFetcher:
                     result.error = outcome.error
                     continue
                 result.rows.extend(outcome.rows)
-                qtype = by_id[outcome.slice.id].spec.qtype
-                full = qtype.limit_applied and len(outcome.rows) >= self.limit
-                if full and qtype.offset_applied:
-                    pending.append(by_id[outcome.slice.id])  # ask for the next page
+                planned = by_id[outcome.slice.id]
+                qtype = planned.spec.qtype
+                full = qtype.limit_applied and len(outcome.rows) >= (options.limit or self.limit)
+                if full and first:
+                    del results[planned.id]
+                    again.append(planned)
+                    self._provisional.add(planned.spec.table_name)
+                elif full and qtype.offset_applied:
+                    pending.append(planned)  # ask for the next page
                 elif full:
                     result.possibly_truncated = True  # the type repeats its first page
             page += 1
         for p in pending:  # more than MAX_PAGES pages
             results[p.id].possibly_truncated = True
-        after = self.client.stats.snapshot()
-        return Unit(
+        for result in results.values():
+            if result.error is None and not result.possibly_truncated:
+                self._learn(result, full_limit=not first)
+        after = self.client.stats.thread_snapshot()
+        unit = Unit(
             parent,
             number,
             list(results.values()),
@@ -129,3 +209,4 @@ class SliceFetcher:
             retries=after["retries"] - before["retries"],
             rate_limited=after["rate_limited"] - before["rate_limited"],
         )
+        return unit, sorted(again, key=lambda p: (p.start, p.spec.table_name))

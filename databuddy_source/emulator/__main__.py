@@ -97,6 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="429 behaviour: the API's code (default), the public docs, or off",
     )
     p.add_argument(
+        "--result-cache",
+        action="store_true",
+        help="memoize query results (benchmarks; needs --frozen, answers stay identical)",
+    )
+    p.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return p.parse_args(argv)
@@ -127,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_limit=args.rate_limit,
             rate_window_seconds=args.rate_window,
             rate_limit_mode=args.rate_limit_mode,
+            result_cache=args.result_cache,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

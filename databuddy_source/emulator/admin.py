@@ -77,6 +77,7 @@ def routes(
 ) -> list[BaseRoute]:
     async def clock(request: Request) -> Response:
         if request.method == "POST":
+            store.changed()
             try:
                 body = await _json(request)
                 if "set" in body:

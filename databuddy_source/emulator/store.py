@@ -9,6 +9,7 @@ from datetime import datetime
 
 import duckdb
 
+from .cache import ResultCache
 from .clock import VirtualClock
 from .config import EmulatorConfig
 from .fixtures import Registry, build_registry
@@ -26,6 +27,7 @@ class Store:
         self.lock = threading.RLock()  # guards registry mutations
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self.results = ResultCache() if config.result_cache else None
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -39,6 +41,11 @@ class Store:
             with self.lock:
                 self._cursors.append(cur)
         yield cur
+
+    def changed(self) -> None:
+        """Something an answer may depend on changed (registry, clock, faults)."""
+        if self.results is not None:
+            self.results.clear()
 
     def close(self) -> None:
         """Close every cursor and the database (worker threads may outlive the server)."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
+
 from ...contract import query_types_by_name
 from ..faults import FaultRule
+from ..http import dumps
 from ..store import Store
-from .context import Filter, ParameterError
+from .context import Filter, ParameterError, QueryContext
 from .dates import preset_range
 from .engine import SORTABLE, run_parameter
 from .resolve import HourlyRangeTooLong, Scope, make_context
@@ -21,6 +24,17 @@ def _granularity(value: str | None) -> Literal["daily", "hourly"]:
 
 def _failed(label: str, message: str) -> dict[str, Any]:
     return {"parameter": label, "success": False, "error": message, "data": []}
+
+
+def _rows(store: Store, cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> Any:
+    """The parameter's rows: computed, or the same rows serialized once (``result_cache``)."""
+    if store.results is None or not store.clock.frozen:
+        return run_parameter(cur, ctx)
+    key = repr([getattr(ctx, f) if f != "qtype" else ctx.qtype.name for f in ctx.__slots__])
+    cached = store.results.get(key)
+    if cached is None:
+        cached = store.results.put(key, dumps(run_parameter(cur, ctx)))
+    return cached
 
 
 def run_request(
@@ -80,7 +94,7 @@ def run_request(
                     sort_by=sort_by,
                     sort_order=sort_order,
                 )
-                rows = run_parameter(cur, ctx)
+                rows = _rows(store, cur, ctx)
             except ParameterError as exc:
                 entries.append(_failed(label, str(exc)))
                 continue

@@ -39,6 +39,7 @@ def call(store: Store, proc: dict[str, Any], headers: Mapping[str, str], raw: An
     """Run one procedure: auth kind, input validation, handler, output shaping. Calls are
     serialized on ``store.lock`` so handlers see a registry no one mutates meanwhile."""
     with store.lock:
+        store.changed()  # a mutation may change query answers (cheap: the cache is off by default)
         now = store.now()
         principal = authenticate(store.registry, headers, now)
         auth = proc["auth"]

@@ -1,0 +1,258 @@
+"""One contender of a benchmark, run in its own process: ``python -m benchmarks.contenders``
+reads a task as JSON on stdin and prints its result as one JSON line.
+
+Kinds:
+
+* ``connector``: this project's source through ``dlt.pipeline.run`` (one or more runs in a row
+  on the same pipeline: a backfill, then daily runs);
+* ``rest_api`` / ``pandas``: the peers of :mod:`benchmarks.peers`;
+* ``ceiling``: the same rows fetched first (untimed), then timed from response bytes to rows in
+  the database with nothing in between: ``orjson.loads``, ``pyarrow.Table.from_pylist`` with
+  the contract's types, ``INSERT`` (DuckDB) or ADBC ingest (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+import dlt
+import httpx
+import orjson
+import pyarrow as pa
+
+from databuddy_source import databuddy, last_report
+from databuddy_source.contract import query_types_by_name
+
+from .common import HEADERS, KEY, emulator_requests, peak_rss_mb, query_posts
+
+_ARROW = {"integer": pa.int64(), "number": pa.float64()}
+
+
+class Sampler:
+    """RSS of this process every 0.25 s (to show whether memory is flat in the row count)."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        status = Path("/proc/self/status")
+        while not self._stop.is_set():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.samples.append(round(int(line.split()[1]) / 1024, 1))
+            time.sleep(0.25)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def days_of(task: dict[str, Any]) -> list[date]:
+    first, last = date.fromisoformat(task["start"]), date.fromisoformat(task["end"])
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def destination(task: dict[str, Any], name: str) -> Any:
+    if task["destination"] == "postgres":
+        return dlt.destinations.postgres(task["postgres_dsn"])
+    return dlt.destinations.duckdb(str(Path(task["workdir"]) / f"{name}.duckdb"))
+
+
+def count_rows(pipeline: Any, tables: list[str]) -> int:
+    with pipeline.sql_client() as sql:
+        return sum(
+            sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(t)}")[0][0]
+            for t in tables
+        )
+
+
+def connector(task: dict[str, Any]) -> dict[str, Any]:
+    pipeline = dlt.pipeline(
+        "bench_connector",
+        pipelines_dir=str(Path(task["workdir"]) / "pipelines"),
+        dataset_name=task.get("dataset", "bench_connector"),
+        destination=destination(task, "connector"),
+    )
+    runs = []
+    with Sampler() as sampler:
+        for options in task["runs"]:
+            options = dict(options)
+            advance = options.pop("_advance_seconds", None)
+            if advance:
+                httpx.post(
+                    f"{task['base_url']}/__emulator__/clock", json={"advance_seconds": advance}
+                )
+            if task.get("count_requests"):
+                emulator_requests(task["base_url"], reset=True)
+            began = time.monotonic()
+            source = databuddy(api_key=KEY, base_url=task["base_url"], **options)
+            report = last_report()
+            assert report is not None
+            pipeline.run(source)
+            seconds = time.monotonic() - began
+            steps = {s.step: round(s.duration, 2) for s in pipeline.last_trace.steps if s.duration}
+            runs.append(
+                {
+                    "seconds": round(seconds, 2),
+                    "steps": steps,
+                    "requests": report.requests,
+                    "rate_limited": report.rate_limited,
+                    "retries": report.retries,
+                    "slices": report.slices,
+                    "rows_read": report.rows,
+                    "failures": len(report.failures),
+                    "run_id": report.run_id,
+                    "extract_s": steps.get("extract"),
+                    "emulator": query_posts(emulator_requests(task["base_url"]))
+                    if task.get("count_requests")
+                    else None,
+                }
+            )
+    tables = [t for t in pipeline.default_schema.data_table_names() if t != "sync_log"]
+    with pipeline.sql_client() as sql:
+        log = sql.execute_sql(
+            "SELECT run_id, parent_id, query_type, slice_date, pages, rows FROM "
+            + sql.make_qualified_table_name("sync_log")
+        )
+    return {
+        "runs": runs,
+        "rows": count_rows(pipeline, tables),
+        "sync_log": [[str(c) for c in r] for r in log] if task.get("want_log") else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_samples_mb": sampler.samples,
+    }
+
+
+def peer(task: dict[str, Any]) -> dict[str, Any]:
+    from .peers import run_httpx_pandas, run_rest_api
+
+    args = (task["base_url"], KEY, task["website_id"], task["types"], days_of(task))
+    began = time.monotonic()
+    if task["kind"] == "rest_api":
+        rows = run_rest_api(
+            *args,
+            destination=destination(task, "rest_api"),
+            dataset_name="peer_rest_api",
+            pipelines_dir=str(Path(task["workdir"]) / "pipelines"),
+        )
+    elif task["destination"] == "postgres":
+        rows = run_httpx_pandas(*args, postgres_dsn=task["postgres_dsn"])
+    else:
+        rows = run_httpx_pandas(*args, duckdb_path=str(Path(task["workdir"]) / "pandas.duckdb"))
+    return {
+        "seconds": round(time.monotonic() - began, 2),
+        "rows": rows,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _schema(name: str) -> pa.Schema:
+    fields = [pa.field("website_id", pa.string()), pa.field("date", pa.date32())]
+    for f in query_types_by_name()[name].fields:
+        kind = pa.string() if f.array else _ARROW.get(f.type, pa.string())
+        fields.append(pa.field(f.name, kind))
+    return pa.schema(fields)
+
+
+def capture(task: dict[str, Any]) -> list[tuple[date, bytes]]:
+    """Every response body of the workload: one request per day carrying every type, paged."""
+    bodies = []
+    limit = 10_000
+    with httpx.Client(base_url=task["base_url"], headers=HEADERS, timeout=600) as http:
+        for day in days_of(task):
+            pending, page = list(task["types"]), 1
+            while pending:
+                body = {"parameters": pending, "startDate": str(day), "endDate": str(day)}
+                response = http.post(
+                    f"/v1/query?website_id={task['website_id']}",
+                    json={**body, "limit": limit, "page": page},
+                )
+                response.raise_for_status()
+                bodies.append((day, response.content))
+                entries = orjson.loads(response.content)["data"]
+                pending = [e["parameter"] for e in entries if len(e["data"]) >= limit]
+                page += 1
+    return bodies
+
+
+def ceiling(task: dict[str, Any]) -> dict[str, Any]:
+    bodies = capture(task)
+    site = task["website_id"]
+    schemas = {name: _schema(name) for name in task["types"]}
+    if task["destination"] == "postgres":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        con: Any = adbc.connect(task["postgres_dsn"])
+        cur = con.cursor()
+        cur.execute("DROP SCHEMA IF EXISTS bench_ceiling CASCADE")
+        cur.execute("CREATE SCHEMA bench_ceiling")
+        con.commit()
+
+        def insert(name: str, batch: pa.Table) -> None:
+            cur.adbc_ingest(name, batch, mode="create_append", db_schema_name="bench_ceiling")
+
+    else:
+        import duckdb
+
+        con = duckdb.connect(str(Path(task["workdir"]) / "ceiling.duckdb"))
+        for name, schema in schemas.items():
+            con.register("empty", schema.empty_table())
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+            con.unregister("empty")
+
+        def insert(name: str, batch: pa.Table) -> None:
+            con.register("batch", batch)
+            con.execute(f'INSERT INTO "{name}" SELECT * FROM batch')
+            con.unregister("batch")
+
+    rows = 0
+    began = time.monotonic()
+    if task["destination"] != "postgres":
+        con.execute("BEGIN")
+    for day, raw in bodies:
+        for entry in orjson.loads(raw)["data"]:
+            name, data = entry["parameter"], entry["data"]
+            if not data:
+                continue
+            columns = {"website_id": [site] * len(data), "date": [day] * len(data)}
+            batch = pa.Table.from_pylist(data, schema=schemas[name].remove(0).remove(0))
+            batch = batch.add_column(0, "date", pa.array(columns["date"], pa.date32()))
+            batch = batch.add_column(0, "website_id", pa.array(columns["website_id"]))
+            insert(name, batch)
+            rows += len(data)
+    con.commit()
+    seconds = time.monotonic() - began
+    con.close()
+    return {
+        "seconds": round(seconds, 2),
+        "rows": rows,
+        "bytes": sum(len(b) for _, b in bodies),
+        "responses": len(bodies),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    task = json.loads(sys.stdin.read())
+    kinds = {"connector": connector, "rest_api": peer, "pandas": peer, "ceiling": ceiling}
+    result = kinds[task["kind"]](task)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
