@@ -100,22 +100,31 @@ def connector(task: dict[str, Any]) -> dict[str, Any]:
             if task.get("count_requests"):
                 emulator_requests(task["base_url"], reset=True)
             began = time.monotonic()
-            source = databuddy(api_key=KEY, base_url=task["base_url"], **options)
-            report = last_report()
-            assert report is not None
-            pipeline.run(source)
+            more, totals = True, {"requests": 0, "rate_limited": 0, "retries": 0, "slices": 0}
+            packages = 0
+            while more:  # as daily_sync.py does: again while a run stopped at its row cap
+                source = databuddy(api_key=KEY, base_url=task["base_url"], **options)
+                report = last_report()
+                assert report is not None
+                pipeline.run(source)
+                packages += 1
+                more = report.more
+                for key in totals:
+                    totals[key] += getattr(report, key)
+                totals["rows_read"] = totals.get("rows_read", 0) + report.rows
+                totals["failures"] = totals.get("failures", 0) + len(report.failures)
             seconds = time.monotonic() - began
-            steps = {s.step: round(s.duration, 2) for s in pipeline.last_trace.steps if s.duration}
+            steps = {
+                s.step: round((s.finished_at - s.started_at).total_seconds(), 2)
+                for s in pipeline.last_trace.steps
+                if s.finished_at is not None and s.step != "run"
+            }
             runs.append(
                 {
                     "seconds": round(seconds, 2),
                     "steps": steps,
-                    "requests": report.requests,
-                    "rate_limited": report.rate_limited,
-                    "retries": report.retries,
-                    "slices": report.slices,
-                    "rows_read": report.rows,
-                    "failures": len(report.failures),
+                    **totals,
+                    "packages": packages,
                     "run_id": report.run_id,
                     "extract_s": steps.get("extract"),
                     "emulator": query_posts(emulator_requests(task["base_url"]))

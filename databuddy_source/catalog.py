@@ -124,6 +124,11 @@ class TableSpec:
         return [self.parent_column, SLICE_DATE, SLICE_ROW]
 
     @property
+    def key_columns(self) -> frozenset[str]:
+        """The columns the connector adds to the API's (parent, slice date, ordinal, marker)."""
+        return frozenset((self.parent_column, SLICE_DATE, SLICE_ROW, EMPTY_SLICE))
+
+    @property
     def data_fields(self) -> tuple[Field, ...]:
         """The API's columns kept in the table (a daily series' own ``date`` is the slice date;
         an hourly one becomes ``hour``)."""

@@ -231,9 +231,17 @@ class Databuddy:
         response_headers: Mapping[str, str] | None = None
         try:
             self.stats.add(requests=1)
-            response = self._http.request(
+            request = self._http.build_request(
                 method, path, params=params, content=content, headers=headers
             )
+            # Streamed and joined here, not response.read(): httpx's Response is in a reference
+            # cycle, so a body it keeps lives until a full garbage collection (hundreds of MB
+            # over a long run); this body is freed as soon as it is decoded.
+            response = self._http.send(request, stream=True)
+            try:
+                body = b"".join(response.iter_bytes())
+            finally:
+                response.close()
             response_headers = response.headers
         except httpx.TimeoutException as exc:
             raise RetriableError(f"timed out ({type(exc).__name__})", path=path) from None
@@ -245,7 +253,7 @@ class Databuddy:
             if rate_limited:
                 self.rate_limiter.release(response_headers, self._clock)
         try:
-            return classify(response, clock=self._clock)
+            return classify(response, clock=self._clock, content=body)
         except RateLimitedError as exc:
             self.stats.add(rate_limited=1)
             if rate_limited and exc.retry_after is not None:

@@ -200,10 +200,14 @@ def _with_details(message: str, details: list[dict[str, Any]]) -> str:
     return message + (" [" + "; ".join(extra) + "]" if extra else "")
 
 
-def classify(response: httpx.Response, *, clock: Callable[[], float]) -> Any:
-    """The decoded JSON body of a successful response, or the one exception it maps to."""
+def classify(
+    response: httpx.Response, *, clock: Callable[[], float], content: bytes | None = None
+) -> Any:
+    """The decoded JSON body of a successful response, or the one exception it maps to.
+    ``content`` is the body when it was streamed rather than read into the response."""
     status = response.status_code
-    body = _parse_json(response.content)
+    raw = response.content if content is None else content
+    body = _parse_json(raw)
     path = response.request.url.path if response.request else None
     if 200 <= status < 300:
         if body is None:
@@ -225,7 +229,9 @@ def classify(response: httpx.Response, *, clock: Callable[[], float]) -> Any:
         return body
     message, code, rid, details = _envelope(body)
     text = (
-        message or (response.text.strip()[:300] if body is None else "") or response.reason_phrase
+        message
+        or (raw.decode("utf-8", "replace").strip()[:300] if body is None else "")
+        or response.reason_phrase
     )
     kw: dict[str, Any] = {
         "status": status,

@@ -75,6 +75,7 @@ class SourceOptions:
     limit: int
     rows_per_request: int
     concurrency: int
+    max_rows_per_run: int
     rate_limit: int
     rate_window_seconds: float
     request_timeout: float
@@ -183,6 +184,7 @@ def resolve_options(
     limit: Any = settings.MAX_LIMIT,
     rows_per_request: Any = settings.ROWS_PER_REQUEST,
     concurrency: Any = settings.CONCURRENCY,
+    max_rows_per_run: Any = settings.MAX_ROWS_PER_RUN,
     rate_limit: Any = settings.QUERY_RATE_LIMIT,
     rate_window_seconds: Any = settings.QUERY_RATE_WINDOW_SECONDS,
     request_timeout: Any = settings.READ_TIMEOUT,
@@ -232,6 +234,7 @@ def resolve_options(
         ("limit", limit, 1, settings.MAX_LIMIT),
         ("rows_per_request", rows_per_request, 1_000, 10_000_000),
         ("concurrency", concurrency, 1, 32),
+        ("max_rows_per_run", max_rows_per_run, 10_000, 10**12),
         ("rate_limit", rate_limit, 1, 100_000),
     ):
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
@@ -275,6 +278,7 @@ def resolve_options(
         limit=limit,
         rows_per_request=rows_per_request,
         concurrency=concurrency,
+        max_rows_per_run=max_rows_per_run,
         rate_limit=rate_limit,
         rate_window_seconds=float(rate_window_seconds),
         request_timeout=float(request_timeout),

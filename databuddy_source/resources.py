@@ -7,10 +7,10 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -21,9 +21,10 @@ from .catalog import EMPTY_SLICE, TableSpec
 from .client import Databuddy
 from .discovery import Parents
 from .errors import APIError, AuthenticationError
+from .memory import release_freed_memory
 from .options import SourceOptions
 from .planning import Parent, PlannedSlice, Window, plan
-from .shaping import slice_rows, to_arrow
+from .shaping import slices_table
 from .sync import SliceFetcher, Unit
 
 log = logging.getLogger("databuddy_source")
@@ -56,6 +57,7 @@ class SyncReport:
     rate_limited: int = 0
     possibly_truncated: int = 0
     failures: list[str] = field(default_factory=list)
+    more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
     planner: Any = None  # state -> {parent: [PlannedSlice]}: what a run would read (dry run)
 
     def fail(self, what: str, where: str, error: APIError) -> None:
@@ -97,13 +99,18 @@ def slices_resource(
         units = 0
         failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
         done = dict.fromkeys(planned, 0)
-        for parent, unit in fetch_all(fetcher, planned, options.concurrency):
+        # A run with a moving end (not an explicit end_date) stops once it has read about
+        # max_rows_per_run rows, at a request boundary (up to concurrency x rows_per_request
+        # more): each load package, and so the merge's memory, stays bounded however long the
+        # backfill; the next run goes on from there.
+        cap = options.max_rows_per_run if window.end_date is None else None
+        stop = (lambda: fetcher.rows_read >= cap) if cap else (lambda: False)
+        for parent, unit, leftover in fetch_all(fetcher, planned, options.concurrency, stop):
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
-                    done_tables = {(s.spec.table_name, s.parent.id) for s in slices}
-                    for table, parent_id in done_tables - failed[parent]:
-                        state.setdefault(table, {})[parent_id] = window.complete_through.isoformat()
+                    _advance(state, slices, leftover, failed[parent], window)
+                report.more = report.more or bool(leftover)
                 continue
             _account(report, unit, failed[parent])
             units += 1
@@ -117,6 +124,7 @@ def slices_resource(
                 report.requests,
             )
             yield unit
+            release_freed_memory()  # the unit's answer is gone: give its pages back
             if any(isinstance(r.error, AuthenticationError) for r in unit.results):
                 raise next(r.error for r in unit.results if r.error is not None)
         resource_state[SIZES_KEY] = dict(sorted(fetcher.estimates.items()))
@@ -125,20 +133,48 @@ def slices_resource(
     return query_slices
 
 
+def _advance(
+    state: dict[str, dict[str, str]],
+    slices: list[PlannedSlice],
+    leftover: list[PlannedSlice],
+    failed: set[tuple[str, str]],
+    window: Window,
+) -> None:
+    """Move each read table's ``loaded_through`` for this parent: to the window's end, or to
+    the day before the first slice this run left for the next one."""
+    first_left: dict[tuple[str, str], date] = {}
+    for s in leftover:
+        key = (s.spec.table_name, s.parent.id)
+        first_left[key] = min(first_left.get(key, s.start), s.start)
+    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - failed:
+        through = window.complete_through
+        if (table, parent_id) in first_left:
+            through = first_left[(table, parent_id)] - timedelta(days=1)
+            before = state.get(table, {}).get(parent_id)
+            if before is not None and date.fromisoformat(before) >= through:
+                continue  # only the re-read days were done: keep what was already complete
+        state.setdefault(table, {})[parent_id] = through.isoformat()
+
+
 def fetch_all(
-    fetcher: SliceFetcher, planned: dict[Parent, list[PlannedSlice]], workers: int
-) -> Iterator[tuple[Parent, Unit | None]]:
-    """Every parent's units, ``workers`` parents at a time; ``(parent, None)`` ends a parent.
+    fetcher: SliceFetcher,
+    planned: dict[Parent, list[PlannedSlice]],
+    workers: int,
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[tuple[Parent, Unit | None, list[PlannedSlice]]]:
+    """Every parent's units, ``workers`` parents at a time; ``(parent, None, leftover)`` ends a
+    parent (``leftover``: the slices ``stop()`` left unread).
 
     Units of one parent come in order (each request is packed from what the last one taught);
     parents run side by side so that request latency, not the rate limit, is never what binds.
     One finished unit at most waits here, which bounds memory.
     """
-    out: queue.Queue[tuple[Parent, Unit | None] | BaseException] = queue.Queue(1)
-    stop = threading.Event()
+    out: queue.Queue[tuple[Parent, Unit | None, list[PlannedSlice]] | BaseException]
+    out = queue.Queue(1)
+    ended = threading.Event()
 
-    def put(item: tuple[Parent, Unit | None] | BaseException) -> bool:
-        while not stop.is_set():
+    def put(item: tuple[Parent, Unit | None, list[PlannedSlice]] | BaseException) -> bool:
+        while not ended.is_set():
             try:
                 out.put(item, timeout=0.1)
                 return True
@@ -147,11 +183,12 @@ def fetch_all(
         return False
 
     def drain(parent: Parent, slices: list[PlannedSlice]) -> None:
+        leftover: list[PlannedSlice] = []
         try:
-            for unit in fetcher.units(parent, slices):
-                if not put((parent, unit)):
+            for unit in fetcher.units(parent, slices, stop=stop, leftover=leftover):
+                if not put((parent, unit, [])):
                     return
-            put((parent, None))
+            put((parent, None, leftover))
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
 
@@ -171,7 +208,7 @@ def fetch_all(
                 if item[1] is None:
                     break
     finally:
-        stop.set()
+        ended.set()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -229,15 +266,15 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
             seen["expected"] = item.units
         elif isinstance(item, Unit):
             seen["units"] += 1
-            rows = [
-                row
+            answered = [
+                (result.planned, result.rows)
                 for result in item.results
                 if result.planned.spec is spec and result.error is None
-                for row in slice_rows(result.planned, result.rows)
             ]
-            if rows:
-                held.append(to_arrow(spec, rows))
-                seen["rows"] += len(rows)
+            if answered:
+                batch = slices_table(spec, answered)
+                held.append(batch)
+                seen["rows"] += batch.num_rows
         finished = seen["units"] == seen["expected"]
         if not held or (seen["rows"] < BATCH_ROWS and not finished):
             return None

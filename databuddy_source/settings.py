@@ -36,3 +36,6 @@ ROWS_PER_REQUEST = 100_000
 # Parents (websites, links, monitors) read side by side: hides request latency under the rate
 # limit. Memory grows with it: about (CONCURRENCY + 2) answers at once.
 CONCURRENCY = 4
+# Rows one run reads at most before it stops at a request boundary (a backfill then takes
+# several runs, each one load package): bounds the destination's merge memory.
+MAX_ROWS_PER_RUN = 1_000_000

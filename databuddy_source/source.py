@@ -13,7 +13,7 @@ import dlt
 import httpx
 from dlt.extract.resource import DltResource
 
-from . import settings
+from . import merge_keys, settings
 from .catalog import table_spec
 from .client import Databuddy
 from .discovery import discover
@@ -28,6 +28,8 @@ from .resources import (
 )
 from .retry import RetryPolicy
 from .rpc_resources import COLLECTIONS, collection_resource
+
+merge_keys.apply()  # dlt's delete-insert without a redundant OR (see merge_keys.py)
 
 _LAST = threading.local()
 
@@ -57,6 +59,7 @@ def databuddy(
     limit: int = settings.MAX_LIMIT,
     rows_per_request: int = settings.ROWS_PER_REQUEST,
     concurrency: int = settings.CONCURRENCY,
+    max_rows_per_run: int = settings.MAX_ROWS_PER_RUN,
     rate_limit: int = settings.QUERY_RATE_LIMIT,
     rate_window_seconds: float = settings.QUERY_RATE_WINDOW_SECONDS,
     request_timeout: float = settings.READ_TIMEOUT,
@@ -82,6 +85,7 @@ def databuddy(
         limit=limit,
         rows_per_request=rows_per_request,
         concurrency=concurrency,
+        max_rows_per_run=max_rows_per_run,
         rate_limit=rate_limit,
         rate_window_seconds=rate_window_seconds,
         request_timeout=request_timeout,

@@ -3,7 +3,7 @@ honours an offset, and reported slice by slice (rows, pages, truncation, errors,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -84,18 +84,32 @@ class SliceFetcher:
         self.rows_per_request = rows_per_request
         self.estimates: dict[str, int] = dict(estimates or {})  # table -> most rows in a slice
         self._provisional: set[str] = set()  # tables known only to fill a first read's page
+        self.rows_read = 0  # by every parent so far (a run's row cap looks at it)
 
     @property
     def first_limit(self) -> int:
         per = self.rows_per_request // self.client.max_parameters_per_request
         return max(1, min(self.limit, per))
 
-    def units(self, parent: Parent, slices: Sequence[PlannedSlice]) -> Iterator[Unit]:
+    def units(
+        self,
+        parent: Parent,
+        slices: Sequence[PlannedSlice],
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        leftover: list[PlannedSlice] | None = None,
+    ) -> Iterator[Unit]:
+        """The parent's units in plan order. Before each new request ``stop()`` may end it;
+        the slices not read then go to ``leftover`` (for the next run)."""
         size = self.client.max_parameters_per_request
         queue = list(slices)
         blocked: APIError | None = None
         number = 0
         while queue:
+            if blocked is None and stop():
+                if leftover is not None:
+                    leftover.extend(queue)
+                return
             if blocked is not None:  # access to this parent is gone: no more requests for it
                 chunk, queue = queue[:size], queue[size:]
                 yield Unit(parent, number, [SliceResult(p, error=blocked) for p in chunk])
@@ -198,6 +212,7 @@ class SliceFetcher:
         for p in pending:  # more than MAX_PAGES pages
             results[p.id].possibly_truncated = True
         for result in results.values():
+            self.rows_read += len(result.rows)
             if result.error is None and not result.possibly_truncated:
                 self._learn(result, full_limit=not first)
         after = self.client.stats.thread_snapshot()

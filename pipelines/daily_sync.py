@@ -233,11 +233,20 @@ def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
         pipeline.run()
     pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
     summarize(pipeline, report)
+    failures = list(report.failures)
+    while report.more:  # a long backfill: one bounded load package per run (max_rows_per_run)
+        print("More to read: running again from where that run stopped.", flush=True)
+        source = databuddy(**source_kwargs(args))
+        report = last_report()
+        assert report is not None
+        pipeline.run(source)
+        summarize(pipeline, report)
+        failures += report.failures
     if args.demo:
         print_demo_tour(pipeline)
-    if report.failures:
-        print(f"{len(report.failures)} failures (the rest was loaded):", file=sys.stderr)
-        for line in report.failures[:20]:
+    if failures:
+        print(f"{len(failures)} failures (the rest was loaded):", file=sys.stderr)
+        for line in failures[:20]:
             print(f"  - {line}", file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK

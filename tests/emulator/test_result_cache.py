@@ -52,7 +52,7 @@ def test_the_cache_needs_a_frozen_clock(small_config: EmulatorConfig) -> None:
         replace(small_config, frozen=False, result_cache=True)
 
 
-def test_moving_the_clock_or_an_rpc_call_clears_it(
+def test_moving_the_clock_or_an_rpc_change_clears_it(
     small_config: EmulatorConfig, demo_ids: dict[str, str]
 ) -> None:
     config = replace(small_config, result_cache=True)
@@ -68,5 +68,12 @@ def test_moving_the_clock_or_an_rpc_call_clears_it(
         http.post(url, json=BODY, headers=headers)
         assert cache.misses == 6
         assert http.post("/rpc/websites/list", json={}, headers=headers).status_code == 200
+        http.post(url, json=BODY, headers=headers)
+        assert cache.misses == 6, "a read leaves it"
+        rename = {"id": demo_ids["docs_website_id"], "name": "Renamed"}
+        assert (
+            http.post("/rpc/websites/update", json={"json": rename}, headers=headers).status_code
+            == 200
+        )
         http.post(url, json=BODY, headers=headers)
         assert cache.misses == 9

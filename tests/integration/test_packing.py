@@ -85,3 +85,28 @@ def test_side_by_side_parents_equal_one_at_a_time(server: EmulatorServer, tmp_pa
         rows = table_rows(pipeline, "top_pages")
         results.append((report.requests, sorted(repr(sorted(r.items())) for r in rows)))
     assert results[0] == results[1]
+
+
+def test_a_backfill_over_max_rows_per_run_takes_several_runs_and_equals_truth(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    first = date(2026, 2, 1)
+    options = {"queries": list(BIG), "start_date": first.isoformat(), "rpc_collections": ["none"]}
+    runs, more = [], True
+    while more:
+        report = sync(pipeline, server, max_rows_per_run=10_000, rows_per_request=2_000, **options)
+        assert report.failures == []
+        runs.append(report)
+        more = report.more
+        assert len(runs) < 50
+    rows = [r.rows for r in runs]
+    assert len(runs) >= 3, f"each run stops near 10,000 rows: {rows}"
+    assert all(n < 10_000 + 4 * 2_000 * 2 for n in rows[:-1]), rows  # + the requests in flight
+    sites = parents_of(server)["website"]
+    for name in BIG:
+        assert assert_table_equals_truth(pipeline, server, name, sites, first, YESTERDAY) > 0
+    state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]["loaded_through"]
+    assert {d for table in state.values() for d in table.values()} == {YESTERDAY.isoformat()}
+    again = sync(pipeline, server, max_rows_per_run=10_000, **options)
+    assert not again.more and again.requests == len(sites), "caught up: one request per site"
