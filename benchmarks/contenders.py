@@ -100,7 +100,8 @@ def connector(task: dict[str, Any]) -> dict[str, Any]:
             if task.get("count_requests"):
                 emulator_requests(task["base_url"], reset=True)
             began = time.monotonic()
-            more, totals = True, {"requests": 0, "rate_limited": 0, "retries": 0, "slices": 0}
+            more = True
+            totals: dict[str, Any] = {"requests": 0, "rate_limited": 0, "retries": 0, "slices": 0}
             packages = 0
             while more:  # as daily_sync.py does: again while a run stopped at its row cap
                 source = databuddy(api_key=KEY, base_url=task["base_url"], **options)
@@ -109,9 +110,10 @@ def connector(task: dict[str, Any]) -> dict[str, Any]:
                 pipeline.run(source)
                 packages += 1
                 more = report.more
-                for key in totals:
+                for key in ("requests", "rate_limited", "retries", "slices"):
                     totals[key] += getattr(report, key)
                 totals["rows_read"] = totals.get("rows_read", 0) + report.rows
+                totals["request_span_s"] = report.request_span_s
                 totals["failures"] = totals.get("failures", 0) + len(report.failures)
             seconds = time.monotonic() - began
             steps = {

@@ -95,9 +95,14 @@ class RequestStats:
     rate_limited: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     mine: threading.local = field(default_factory=threading.local, repr=False)
+    first_sent: float | None = None  # time.monotonic() of the first and the latest request
+    last_sent: float | None = None
 
     def add(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
         with self.lock:
+            if requests:
+                self.last_sent = time.monotonic()
+                self.first_sent = self.first_sent or self.last_sent
             self.requests += requests
             self.retries += retries
             self.rate_limited += rate_limited

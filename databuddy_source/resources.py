@@ -58,6 +58,7 @@ class SyncReport:
     possibly_truncated: int = 0
     failures: list[str] = field(default_factory=list)
     more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
+    request_span_s: float = 0.0  # from the first query request sent to the last
     planner: Any = None  # state -> {parent: [PlannedSlice]}: what a run would read (dry run)
 
     def fail(self, what: str, where: str, error: APIError) -> None:
@@ -128,6 +129,9 @@ def slices_resource(
             if any(isinstance(r.error, AuthenticationError) for r in unit.results):
                 raise next(r.error for r in unit.results if r.error is not None)
         resource_state[SIZES_KEY] = dict(sorted(fetcher.estimates.items()))
+        stats = client.stats
+        if stats.first_sent is not None and stats.last_sent is not None:
+            report.request_span_s = round(stats.last_sent - stats.first_sent, 3)
         yield EndOfRun(units)
 
     return query_slices
