@@ -187,6 +187,9 @@ def b3_b4(quick: bool, work: Path, only: set[str]) -> dict[str, Any]:
             "start_date": start.isoformat(),
             "as_of": NOW.date().isoformat(),  # read through yesterday
             "rpc_collections": ["none"],
+            # local throughput: the API's 120 requests a minute (B1/B2) would bind instead, and
+            # the emulator runs with no limit here, as the peers (which keep to none) assume
+            "rate_limit": 100_000,
         }
         if "B3" in only:
             for dest in ("duckdb", "postgres"):
