@@ -7,7 +7,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -228,6 +228,7 @@ class Databuddy:
         params: Mapping[str, str] | None,
         body: Any,
         rate_limited: bool,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         content = orjson.dumps(body) if body is not None else None
         headers = {"content-type": "application/json"} if content is not None else None
@@ -258,7 +259,7 @@ class Databuddy:
             if rate_limited:
                 self.rate_limiter.release(response_headers, self._clock)
         try:
-            return classify(response, clock=self._clock, content=body)
+            return classify(response, clock=self._clock, content=body, decode=decode)
         except RateLimitedError as exc:
             self.stats.add(rate_limited=1)
             if rate_limited and exc.retry_after is not None:
@@ -274,10 +275,13 @@ class Databuddy:
         json: Any = None,
         rate_limited: bool = False,
         failure_budget: int | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
 
         ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first.
+        ``decode`` may read a successful body its own way; when it returns ``None`` the body is
+        decoded as JSON.
         """
 
         def count_retry(_: APIError) -> None:
@@ -290,4 +294,4 @@ class Databuddy:
             failure_budget=failure_budget,
             on_retry=count_retry,
         )
-        return retrying(self._send_once, method, path, params, json, rate_limited)
+        return retrying(self._send_once, method, path, params, json, rate_limited, decode)

@@ -201,12 +201,21 @@ def _with_details(message: str, details: list[dict[str, Any]]) -> str:
 
 
 def classify(
-    response: httpx.Response, *, clock: Callable[[], float], content: bytes | None = None
+    response: httpx.Response,
+    *,
+    clock: Callable[[], float],
+    content: bytes | None = None,
+    decode: Callable[[bytes], Any] | None = None,
 ) -> Any:
     """The decoded JSON body of a successful response, or the one exception it maps to.
-    ``content`` is the body when it was streamed rather than read into the response."""
+    ``content`` is the body when it was streamed rather than read into the response; ``decode``
+    may read a successful body its own way (``None`` from it: decode as JSON)."""
     status = response.status_code
     raw = response.content if content is None else content
+    if decode is not None and 200 <= status < 300:
+        decoded = decode(raw)
+        if decoded is not None:
+            return decoded
     body = _parse_json(raw)
     path = response.request.url.path if response.request else None
     if 200 <= status < 300:

@@ -77,14 +77,32 @@ class PlannedSlice:
         )
 
 
-def first_day(spec: TableSpec, parent: Parent, window: Window, loaded_through: str | None) -> date:
+def first_day(
+    spec: TableSpec,
+    parent: Parent,
+    window: Window,
+    loaded_through: str | None,
+    settled_through: str | None = None,
+) -> date:
     """Where a (table, parent) window starts: the re-read lookback after the state, else the
-    configured start date, else the parent's creation date."""
+    configured start date, else the parent's creation date.
+
+    The lookback re-reads the last ``lookback_days`` loaded days, except days that were already
+    older than that when they were loaded (``settled_through``): their data was final then. So
+    a backfill split into several runs reads each old day once."""
     floor = window.start_date or parent.created
     if window.end_date is not None or loaded_through is None:
         return floor
     resume = date.fromisoformat(loaded_through) - timedelta(days=window.lookback_days - 1)
+    if settled_through is not None:
+        resume = max(resume, date.fromisoformat(settled_through) + timedelta(days=1))
     return max(resume, window.start_date) if window.start_date else resume
+
+
+def settled_through(window: Window, through: date) -> date:
+    """The last day of ``through`` that late data can no longer change: older than
+    ``lookback_days`` on the day it is loaded."""
+    return min(through, window.today - timedelta(days=window.lookback_days + 1))
 
 
 def period_start(day: date, grain: str) -> date:
@@ -112,10 +130,14 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 
 def plan_table(
-    spec: TableSpec, parent: Parent, window: Window, loaded_through: str | None
+    spec: TableSpec,
+    parent: Parent,
+    window: Window,
+    loaded_through: str | None,
+    settled: str | None = None,
 ) -> list[PlannedSlice]:
     """The slices of one table for one parent."""
-    first, last = first_day(spec, parent, window, loaded_through), window.last_day
+    first, last = first_day(spec, parent, window, loaded_through, settled), window.last_day
     if first > last:
         return []
     if spec.slicing == "snapshot":
@@ -141,13 +163,22 @@ def plan(
     parents: Mapping[str, Sequence[Parent]],
     window: Window,
     state: Mapping[str, Mapping[str, str]],
+    settled: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[Parent, list[PlannedSlice]]:
     """Every slice of a run, by parent, ordered by date then table (so a packed request covers
-    all selected tables of a few days)."""
+    all selected tables of a few days). ``state``: each table's ``loaded_through`` by parent;
+    ``settled``: the same for :func:`settled_through`."""
     out: dict[Parent, list[PlannedSlice]] = {}
+    settled = settled or {}
     for spec in specs:
         for parent in parents.get(spec.qtype.project, ()):
-            slices = plan_table(spec, parent, window, state.get(spec.table_name, {}).get(parent.id))
+            slices = plan_table(
+                spec,
+                parent,
+                window,
+                state.get(spec.table_name, {}).get(parent.id),
+                settled.get(spec.table_name, {}).get(parent.id),
+            )
             out.setdefault(parent, []).extend(slices)
     for slices in out.values():
         slices.sort(key=lambda s: (s.start, s.spec.table_name))

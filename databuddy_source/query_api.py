@@ -8,11 +8,14 @@ split in halves, and each half retried.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from . import settings
+import pyarrow as pa
+
+from . import arrow_answers, settings
 from .errors import APIError, RetriableError, classify_parameter_failure
 
 if TYPE_CHECKING:
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 Granularity = Literal["daily", "hourly", "day", "hour"]
 Rows = list[dict[str, Any]]
+SliceRows: TypeAlias = "Rows | pa.Table"  # decoded as JSON, or straight into Arrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ class SliceOutcome:
     """A slice's rows, or the error that ended it; ``requests`` it took (shared ones counted)."""
 
     slice: Slice
-    rows: Rows = field(default_factory=list)
+    rows: SliceRows = field(default_factory=list)
     error: APIError | None = None
     request_id: str | None = None
 
@@ -261,16 +265,29 @@ class QueryAPI:
 
     # ------------------------------------------------------------------ packed slices
     def fetch_slices(
-        self, slices: Sequence[Slice], options: SliceOptions
+        self,
+        slices: Sequence[Slice],
+        options: SliceOptions,
+        row_schemas: Mapping[str, pa.Schema] | None = None,
     ) -> Iterator[SliceOutcome]:
         """Every slice's rows (or error), packing slices into as few requests as the client's
-        ``max_parameters_per_request`` allows. Outcomes come in request order."""
+        ``max_parameters_per_request`` allows. Outcomes come in request order.
+
+        ``row_schemas`` (slice id -> the columns to read): a request whose slices all have one
+        is decoded straight into Arrow, and their rows come as ``pyarrow.Table``; any answer
+        Arrow cannot read exactly is decoded as JSON (rows as dicts), as are other requests.
+        """
         size = self._client.max_parameters_per_request
         for start in range(0, len(slices), size):
-            yield from self._fetch_packed(list(slices[start : start + size]), options, 0)
+            chunk = list(slices[start : start + size])
+            yield from self._fetch_packed(chunk, options, 0, row_schemas or {})
 
     def _fetch_packed(
-        self, chunk: list[Slice], options: SliceOptions, parameter_retries: int
+        self,
+        chunk: list[Slice],
+        options: SliceOptions,
+        parameter_retries: int,
+        row_schemas: Mapping[str, pa.Schema],
     ) -> Iterator[SliceOutcome]:
         body = _request_body(
             [s.parameter() for s in chunk],
@@ -286,6 +303,9 @@ class QueryAPI:
             query_id=None,
         )
         splittable = len(chunk) > 1
+        schema = None
+        if all(s.id in row_schemas for s in chunk):
+            schema = arrow_answers.answer_schema(row_schemas[s.id] for s in chunk)
         try:
             answer = self._client.request(
                 "POST",
@@ -294,13 +314,23 @@ class QueryAPI:
                 json=body,
                 rate_limited=True,
                 failure_budget=settings.SPLIT_AFTER_ATTEMPTS if splittable else None,
+                decode=None if schema is None else partial(arrow_answers.decode, schema=schema),
             )
         except RetriableError:
             if not splittable:
                 raise
             half = len(chunk) // 2
-            yield from self._fetch_packed(chunk[:half], options, parameter_retries)
-            yield from self._fetch_packed(chunk[half:], options, parameter_retries)
+            yield from self._fetch_packed(chunk[:half], options, parameter_retries, row_schemas)
+            yield from self._fetch_packed(chunk[half:], options, parameter_retries, row_schemas)
+            return
+        if isinstance(answer, arrow_answers.ArrowAnswer):  # every parameter answered
+            for s in chunk:
+                rows = answer.tables.get(s.id)
+                if rows is None:
+                    yield SliceOutcome(s, error=_missing(s, answer.request_id))
+                else:  # its own columns, in its own order
+                    rows = rows.select(row_schemas[s.id].names)
+                    yield SliceOutcome(s, rows=rows, request_id=answer.request_id)
             return
         response = _response(answer, answer.get("requestId"))
         by_label = {r.parameter: r for r in response.results}
@@ -308,15 +338,7 @@ class QueryAPI:
         for s in chunk:
             result = by_label.get(s.id)
             if result is None:
-                yield SliceOutcome(
-                    s,
-                    error=RetriableError(
-                        f"the answer has no entry for parameter {s.id!r}",
-                        status=200,
-                        request_id=response.request_id,
-                        path="/v1/query",
-                    ),
-                )
+                yield SliceOutcome(s, error=_missing(s, response.request_id))
             elif result.success:
                 yield SliceOutcome(s, rows=result.data, request_id=response.request_id)
             else:
@@ -326,4 +348,13 @@ class QueryAPI:
                 else:
                     yield SliceOutcome(s, error=error, request_id=response.request_id)
         if transient:
-            yield from self._fetch_packed(transient, options, parameter_retries + 1)
+            yield from self._fetch_packed(transient, options, parameter_retries + 1, row_schemas)
+
+
+def _missing(s: Slice, request_id: str | None) -> RetriableError:
+    return RetriableError(
+        f"the answer has no entry for parameter {s.id!r}",
+        status=200,
+        request_id=request_id,
+        path="/v1/query",
+    )

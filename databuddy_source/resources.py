@@ -23,7 +23,7 @@ from .discovery import Parents
 from .errors import APIError, AuthenticationError
 from .memory import release_freed_memory
 from .options import SourceOptions
-from .planning import Parent, PlannedSlice, Window, plan
+from .planning import Parent, PlannedSlice, Window, plan, settled_through
 from .shaping import slices_table
 from .sync import SliceFetcher, Unit
 
@@ -32,6 +32,7 @@ log = logging.getLogger("databuddy_source")
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt (one parquet row group each)
 SLICES_RESOURCE = "query_slices"
 STATE_KEY = "loaded_through"
+SETTLED_KEY = "settled_through"  # table -> parent -> last day loaded when already final
 SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the next run's requests
 
 
@@ -88,7 +89,10 @@ def slices_resource(
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
         state = resource_state.setdefault(STATE_KEY, {})
-        planned = by_request_scope(plan(_selected_specs(specs), parents.by_kind(), window, state))
+        settled = resource_state.setdefault(SETTLED_KEY, {})
+        planned = by_request_scope(
+            plan(_selected_specs(specs), parents.by_kind(), window, state, settled)
+        )
         fetcher = SliceFetcher(
             client,
             timezone=options.timezone,
@@ -110,7 +114,7 @@ def slices_resource(
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
-                    _advance(state, slices, leftover, failed[parent], window)
+                    _advance(state, settled, slices, leftover, failed[parent], window)
                 report.more = report.more or bool(leftover)
                 continue
             _account(report, unit, failed[parent])
@@ -139,13 +143,15 @@ def slices_resource(
 
 def _advance(
     state: dict[str, dict[str, str]],
+    settled: dict[str, dict[str, str]],
     slices: list[PlannedSlice],
     leftover: list[PlannedSlice],
     failed: set[tuple[str, str]],
     window: Window,
 ) -> None:
     """Move each read table's ``loaded_through`` for this parent: to the window's end, or to
-    the day before the first slice this run left for the next one."""
+    the day before the first slice this run left for the next one; and its ``settled_through``
+    (the days of it too old for late data, which the lookback need not read again)."""
     first_left: dict[tuple[str, str], date] = {}
     for s in leftover:
         key = (s.spec.table_name, s.parent.id)
@@ -158,6 +164,7 @@ def _advance(
             if before is not None and date.fromisoformat(before) >= through:
                 continue  # only the re-read days were done: keep what was already complete
         state.setdefault(table, {})[parent_id] = through.isoformat()
+        settled.setdefault(table, {})[parent_id] = settled_through(window, through).isoformat()
 
 
 def fetch_all(
@@ -253,7 +260,10 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     held: list[pa.Table] = []  # typed Arrow per unit: a tenth of the memory of dict rows
     seen = {"units": 0, "expected": -1, "rows": 0}
 
-    disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
+    # A run plans each (parent, day) of a table once and numbers its rows (``_slice_row``), so
+    # a package never holds a key twice: dlt's per-key ROW_NUMBER() pass (a sort of the whole
+    # package) would find nothing to drop.
+    disposition: Any = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
     marker: Any = {EMPTY_SLICE: {"data_type": "bool", "hard_delete": True, "nullable": True}}
 
     @dlt.transformer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 import pyarrow as pa
@@ -115,33 +115,51 @@ def to_arrow(spec: TableSpec, rows: list[Row]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _fast_path(spec: TableSpec) -> bool:
-    """Period and snapshot slices without array columns: built column-wise by Arrow itself."""
+def column_wise(spec: TableSpec) -> bool:
+    """Period and snapshot slices without array columns: built column-wise by Arrow itself
+    (and their answers may be decoded straight into Arrow, see :mod:`.arrow_answers`)."""
     return spec.slicing != "series" and not any(f.array for f in spec.data_fields)
 
 
-def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, list[Row]]]) -> pa.Table:
+def read_schema(spec: TableSpec) -> pa.Schema:
+    """The API's columns of a :func:`column_wise` table as Arrow reads them from an answer:
+    API names, dates and date-times still as text."""
+    api_names = {new: old for old, new in _renamed(spec).items()}
+    return pa.schema(
+        [
+            pa.field(
+                api_names.get(f.name, f.name),
+                pa.string() if _as_text(f.type) else f.type,
+            )
+            for f in spec.arrow_schema()
+            if f.name not in spec.key_columns
+        ]
+    )
+
+
+def _as_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_date32(kind) or pa.types.is_timestamp(kind))
+
+
+Answer: TypeAlias = "list[Row] | pa.Table"  # a slice's rows: decoded by orjson, or by Arrow
+
+
+def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -> pa.Table:
     """The table rows of several answered slices of one table, as one typed ``pyarrow.Table``.
 
     Same result as :func:`to_arrow` over :func:`slice_rows` of each slice, but the API's rows go
-    to Arrow as they are (``Table.from_pylist``: no per-row Python work), and the key columns are
-    built per slice. Falls back to the row-wise path for series, array columns, or values of an
-    unexpected type.
+    to Arrow as they are (already Arrow, or ``Table.from_pylist``: no per-row Python work), and
+    the key columns are built per slice. Falls back to the row-wise path for series, array
+    columns, or values of an unexpected type.
     """
-    if not _fast_path(spec):
+    if not column_wise(spec):
         return _row_wise(spec, answered)
     schema = spec.arrow_schema()
-    renamed = _renamed(spec)
-    api_names = {new: old for old, new in renamed.items()}
+    read = read_schema(spec)
     data = [f for f in schema if f.name not in spec.key_columns]
-    as_text = {f.name for f in data if pa.types.is_date32(f.type) or pa.types.is_timestamp(f.type)}
-    read = pa.schema(
-        [
-            pa.field(api_names.get(f.name, f.name), pa.string() if f.name in as_text else f.type)
-            for f in data
-        ]
-    )
-    rows: list[Row] = []
+    arrow = all(isinstance(answer, pa.Table) for _, answer in answered)
+    pieces: list[pa.Table] = []  # Arrow answers, as they are
+    rows: list[Row] = []  # else every answer as dict rows
     parents: list[str] = []
     days: list[date] = []
     ordinals: list[int] = []
@@ -149,20 +167,29 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, list[Row]]]
     for planned, answer in answered:
         n = len(answer)
         if n:
-            rows.extend(answer)
+            if arrow:
+                pieces.append(answer.select(read.names))  # type: ignore[union-attr]
+            else:
+                rows.extend(_rows(answer))
             ordinals.extend(range(n))
             markers.extend([None] * n)
         else:  # a marker: the merge deletes what an earlier run loaded for this slice
             n = 1
-            rows.append({})
+            if arrow:
+                pieces.append(pa.Table.from_pylist([{}], schema=read))
+            else:
+                rows.append({})
             ordinals.append(0)
             markers.append(True)
         parents.extend([planned.parent.id] * n)
         days.extend([planned.slice_date] * n)
-    try:
-        table = pa.Table.from_pylist(rows, schema=read)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _row_wise(spec, answered)
+    if arrow:
+        table = pa.concat_tables(pieces) if pieces else read.empty_table()
+    else:
+        try:
+            table = pa.Table.from_pylist(rows, schema=read)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return _row_wise(spec, answered)
     columns = {
         spec.parent_column: pa.array(parents, pa.string()),
         SLICE_DATE: pa.array(days, pa.date32()),
@@ -171,10 +198,30 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, list[Row]]]
     }
     for f, column in zip(data, table.columns, strict=True):
         columns[f.name] = (
-            _column(column.to_pylist(), f.type) if f.name in as_text else column.combine_chunks()
+            _text_column(column.combine_chunks(), f.type)
+            if _as_text(f.type)
+            else column.combine_chunks()
         )
     return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
-def _row_wise(spec: TableSpec, answered: list[tuple[PlannedSlice, list[Row]]]) -> pa.Table:
-    return to_arrow(spec, [row for p, answer in answered for row in slice_rows(p, answer)])
+def _rows(answer: Answer) -> list[Row]:
+    if isinstance(answer, pa.Table):
+        rows: list[Row] = answer.to_pylist()
+        return rows
+    return answer
+
+
+def _text_column(text: pa.Array, kind: pa.DataType) -> pa.Array:
+    """A date or date-time column from the API's text: as :func:`_column` does it, in Arrow."""
+    if pa.types.is_date32(kind):
+        return pc.cast(text, pa.date32())
+    blank = pc.equal(text, "")
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    text = pc.replace_substring(text, " ", "T", max_replacements=1)
+    naive = pc.cast(text, pa.timestamp(kind.unit))
+    return pc.assume_timezone(naive, "UTC") if kind.tz else naive
+
+
+def _row_wise(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -> pa.Table:
+    return to_arrow(spec, [row for p, answer in answered for row in slice_rows(p, _rows(answer))])

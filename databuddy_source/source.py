@@ -125,8 +125,8 @@ def databuddy(
         start_date=options.start_date,
         end_date=options.end_date,
     )
-    report.planner = lambda state: by_request_scope(
-        plan(list(specs.values()), parents.by_kind(), window, state)
+    report.planner = lambda state, settled=None: by_request_scope(
+        plan(list(specs.values()), parents.by_kind(), window, state, settled)
     )
     slices = slices_resource(client, options, parents, window, specs, report)
     resources = [

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
+
+import pyarrow as pa
 
 from .client import Databuddy
 from .errors import AccessDeniedError, APIError, AuthenticationError
 from .planning import Parent, PlannedSlice
-from .query_api import SliceOptions
+from .query_api import SliceOptions, SliceRows
+from .shaping import column_wise, read_schema
 
 MAX_PAGES = 1_000
 
@@ -20,7 +24,7 @@ class SliceResult:
     """What one planned slice came back with."""
 
     planned: PlannedSlice
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: SliceRows = field(default_factory=list)  # every page's, in order
     pages: int = 0
     possibly_truncated: bool = False
     error: APIError | None = None
@@ -85,6 +89,7 @@ class SliceFetcher:
         self.estimates: dict[str, int] = dict(estimates or {})  # table -> most rows in a slice
         self._provisional: set[str] = set()  # tables known only to fill a first read's page
         self.rows_read = 0  # by every parent so far (a run's row cap looks at it)
+        self._schemas: dict[str, pa.Schema] = {}  # table -> columns read from its answers
 
     @property
     def first_limit(self) -> int:
@@ -100,16 +105,27 @@ class SliceFetcher:
         leftover: list[PlannedSlice] | None = None,
     ) -> Iterator[Unit]:
         """The parent's units in plan order. Before each new request ``stop()`` may end it;
-        the slices not read then go to ``leftover`` (for the next run)."""
+        the slices not read then go to ``leftover`` (for the next run).
+
+        A stop first reads the holes: a table's slices older than its newest one read (a first
+        read that filled its page waits to be read again while later days go ahead). So each
+        table's read days are a prefix of its plan, and the next run starts right after them."""
         size = self.client.max_parameters_per_request
         queue = list(slices)
+        rest: list[PlannedSlice] | None = None  # once stopped: what the next run reads
+        newest: dict[str, date] = {}  # table -> its latest day read
         blocked: APIError | None = None
         number = 0
         while queue:
-            if blocked is None and stop():
-                if leftover is not None:
-                    leftover.extend(queue)
-                return
+            if blocked is None and rest is None and stop():
+
+                def read_ahead(p: PlannedSlice) -> bool:
+                    return p.start < newest.get(p.spec.table_name, p.start)
+
+                rest = [p for p in queue if not read_ahead(p)]
+                queue = [p for p in queue if read_ahead(p)]
+                if not queue:
+                    break
             if blocked is not None:  # access to this parent is gone: no more requests for it
                 chunk, queue = queue[:size], queue[size:]
                 yield Unit(parent, number, [SliceResult(p, error=blocked) for p in chunk])
@@ -121,6 +137,9 @@ class SliceFetcher:
             options = scope_options(parent, self.timezone, self.filters, limit)
             unit, again = self._fetch_unit(parent, number, chunk, options, first=limit < self.limit)
             queue = again + queue  # filled their first page: read again at the full limit
+            for r in unit.results:
+                table = r.planned.spec.table_name
+                newest[table] = max(newest.get(table, r.planned.start), r.planned.start)
             errors = [r.error for r in unit.results if r.error is not None]
             if errors and all(
                 isinstance(e, AccessDeniedError | AuthenticationError) for e in errors
@@ -128,6 +147,8 @@ class SliceFetcher:
                 blocked = errors[0]
             number += 1
             yield unit
+        if rest and leftover is not None:
+            leftover.extend(rest)
 
     def _pack(self, queue: list[PlannedSlice], size: int) -> tuple[list[PlannedSlice], int]:
         """The next request's slices, in plan order, and its limit."""
@@ -149,6 +170,13 @@ class SliceFetcher:
             if len(chunk) == size:
                 break
         return chunk, self.limit
+
+    def _read_schema(self, p: PlannedSlice) -> pa.Schema:
+        table = p.spec.table_name
+        schema = self._schemas.get(table)
+        if schema is None:
+            schema = self._schemas[table] = read_schema(p.spec)
+        return schema
 
     def estimate(self, table: str) -> int | None:
         """Rows to expect in one slice of ``table``; None before any was read."""
@@ -181,7 +209,11 @@ class SliceFetcher:
             paged = replace(options, page=page) if page > 1 else options
             try:
                 outcomes = list(
-                    self.client.query.fetch_slices([p.to_slice() for p in pending], paged)
+                    self.client.query.fetch_slices(
+                        [p.to_slice() for p in pending],
+                        paged,
+                        {p.id: self._read_schema(p) for p in pending if column_wise(p.spec)},
+                    )
                 )
             except APIError as exc:
                 for p in pending:
@@ -196,7 +228,7 @@ class SliceFetcher:
                 if outcome.error is not None:
                     result.error = outcome.error
                     continue
-                result.rows.extend(outcome.rows)
+                result.rows = _joined(result.rows, outcome.rows)
                 planned = by_id[outcome.slice.id]
                 qtype = planned.spec.qtype
                 full = qtype.limit_applied and len(outcome.rows) >= (options.limit or self.limit)
@@ -225,3 +257,16 @@ class SliceFetcher:
             rate_limited=after["rate_limited"] - before["rate_limited"],
         )
         return unit, sorted(again, key=lambda p: (p.start, p.spec.table_name))
+
+
+def _joined(rows: SliceRows, page: SliceRows) -> SliceRows:
+    """A slice's rows so far followed by the next page's (Arrow stays Arrow)."""
+    if not len(rows):
+        return page
+    if isinstance(rows, pa.Table) and isinstance(page, pa.Table):
+        return pa.concat_tables([rows, page])
+    if isinstance(rows, list) and isinstance(page, list):
+        rows.extend(page)
+        return rows
+    as_dicts = [r.to_pylist() if isinstance(r, pa.Table) else r for r in (rows, page)]
+    return as_dicts[0] + as_dicts[1]

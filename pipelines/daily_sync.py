@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -33,6 +34,17 @@ if str(ROOT) not in sys.path:  # runnable as a script from a checkout
 EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_AUTH, EXIT_DESTINATION, EXIT_API = 0, 1, 2, 3, 4, 5
 EXIT_BUSY = 6
 DEMO_DAYS = 28
+
+
+def _memory_size(text: str) -> str:
+    """A DuckDB memory size (``512MB``, ``2GB``, ``1.5GiB``) or ``none``."""
+    if text.strip().lower() == "none":
+        return "none"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", text.strip(), re.IGNORECASE):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a memory size: use e.g. 256MB, 2GB or none"
+        )
+    return text.strip()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +74,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--duckdb-path",
         default=None,
         help="DuckDB file for --destination duckdb (default ./databuddy.duckdb)",
+    )
+    p.add_argument(
+        "--duckdb-memory-limit",
+        default=None,
+        type=_memory_size,
+        help="DuckDB's memory cap while loading, e.g. 512MB or 2GB (default 256MB; "
+        "'none' for DuckDB's own, 80%% of RAM)",
     )
     p.add_argument("--base-url", default=None, help="API base URL (default: config)")
     p.add_argument("--websites", default=None, help="comma-separated website ids or domains")
@@ -153,10 +172,16 @@ def demo_emulator(args: argparse.Namespace) -> Iterator[None]:
 def build_pipeline(args: argparse.Namespace) -> Any:
     import dlt
 
+    from databuddy_source.destinations import duckdb as duckdb_destination
+
     destination: Any = args.destination or "duckdb"
     if destination == "duckdb":
         path = args.duckdb_path or ("databuddy_demo.duckdb" if args.demo else "databuddy.duckdb")
-        destination = dlt.destinations.duckdb(str(Path(path).resolve()))
+        limit = args.duckdb_memory_limit
+        if limit is None:
+            destination = duckdb_destination(path)
+        else:
+            destination = duckdb_destination(path, memory_limit=None if limit == "none" else limit)
     return dlt.pipeline(
         pipeline_name=args.pipeline_name + ("_demo" if args.demo else ""),
         destination=destination,
@@ -168,14 +193,14 @@ def build_pipeline(args: argparse.Namespace) -> Any:
 def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
     from databuddy_source.planning import requests_needed
 
-    state = (
+    resource_state = (
         pipeline.state.get("sources", {})
         .get("databuddy", {})
         .get("resources", {})
         .get("query_slices", {})
-        .get("loaded_through", {})
     )
-    planned = report.planner(state)
+    state = resource_state.get("loaded_through", {})
+    planned = report.planner(state, resource_state.get("settled_through", {}))
     print(f"Plan ({'incremental' if state else 'first run'}):")
     for parent, slices in planned.items():
         days = sorted({s.start for s in slices})

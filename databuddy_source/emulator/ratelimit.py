@@ -69,6 +69,8 @@ class RateLimiter:
                 self.rejected += 1
             used = len(log)
             oldest = log[0] if log else now
+        if self.mode == "off":  # nothing is limited, so nothing is advertised
+            return Decision(True, {}, 0.0, self.limit, now)
         if self.mode == "code":
             reset = now + self.window
             headers = (

@@ -116,3 +116,16 @@ def test_admin_reconfigures_the_limit(limited: EmulatorServer) -> None:
     with _client(limited) as c:
         assert [_send(c, limited).status_code for _ in range(3)] == [200, 200, 429]
     limited.emulator.limiter.configure(3, 1.5, "code")
+
+
+def test_off_mode_neither_limits_nor_advertises_a_limit(limited: EmulatorServer) -> None:
+    """With the limit off nothing is counted down: headers promising "0 remaining" would make a
+    well-behaved client wait for a limit that does not exist."""
+    limited.emulator.limiter.configure(mode="off")
+    try:
+        with _client(limited) as c:
+            answers = [_send(c, limited) for _ in range(6)]
+        assert [r.status_code for r in answers] == [200] * 6
+        assert not any(k.lower().startswith("x-ratelimit") for r in answers for k in r.headers)
+    finally:
+        limited.emulator.limiter.configure(3, 1.5, "code")

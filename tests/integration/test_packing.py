@@ -3,6 +3,7 @@ pack the next run, and parents read side by side count their own requests."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -108,5 +109,11 @@ def test_a_backfill_over_max_rows_per_run_takes_several_runs_and_equals_truth(
         assert assert_table_equals_truth(pipeline, server, name, sites, first, YESTERDAY) > 0
     state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]["loaded_through"]
     assert {d for table in state.values() for d in table.values()} == {YESTERDAY.isoformat()}
+    # the runs share the backfill: a day old enough to be final is read by one run only (the
+    # lookback re-reads only the days that were recent when loaded: here the last two)
+    log = table_rows(pipeline, "sync_log")
+    reads = Counter((r["table_name"], r["parent_id"], r["slice_date"]) for r in log)
+    twice = sorted({str(k[2]) for k, n in reads.items() if n > 1})
+    assert set(twice) <= {"2026-03-13", "2026-03-14"}, twice
     again = sync(pipeline, server, max_rows_per_run=10_000, **options)
     assert not again.more and again.requests == len(sites), "caught up: one request per site"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from databuddy_source.catalog import table_spec
-from databuddy_source.planning import Parent, Window, plan, plan_table, requests_needed
+from databuddy_source.planning import (
+    Parent,
+    Window,
+    plan,
+    plan_table,
+    requests_needed,
+    settled_through,
+)
 
 SITE = Parent("website", "w1", date(2026, 3, 1), "Site")
 TODAY = date(2026, 3, 15)
@@ -31,6 +38,28 @@ def test_lookback_rereads_the_last_loaded_days() -> None:
         ("2026-03-13", "2026-03-13"),
         ("2026-03-14", "2026-03-14"),
     ]
+
+
+def test_days_already_final_when_loaded_are_not_read_again() -> None:
+    """A backfill split into runs: the days it loaded were old then, so no lookback for them."""
+    window = Window(today=TODAY, lookback_days=2)
+    through = date(2026, 3, 5)
+    settled = settled_through(window, through).isoformat()
+    assert settled == "2026-03-05"
+    slices = plan_table(table_spec("top_pages"), SITE, window, through.isoformat(), settled)
+    assert days_of(slices)[0] == ("2026-03-06", "2026-03-06")
+
+
+def test_daily_runs_still_reread_the_lookback() -> None:
+    """Yesterday and the day before were recent when loaded: the next day reads them again."""
+    window = Window(today=TODAY, lookback_days=2)
+    settled = settled_through(window, date(2026, 3, 14)).isoformat()
+    assert settled == "2026-03-12"
+    tomorrow = Window(today=date(2026, 3, 16), lookback_days=2)
+    slices = plan_table(table_spec("top_pages"), SITE, tomorrow, "2026-03-14", settled)
+    assert days_of(slices)[0] == ("2026-03-13", "2026-03-13")
+    week = plan_table(table_spec("top_pages", "week"), SITE, tomorrow, "2026-03-14", settled)
+    assert days_of(week)[0] == ("2026-03-09", "2026-03-15"), "a partial week is read whole"
 
 
 def test_include_today_reads_today_but_never_records_it_complete() -> None:

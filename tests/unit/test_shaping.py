@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
+import orjson
 import pyarrow as pa
+import pytest
 
+from databuddy_source.arrow_answers import answer_schema, decode
 from databuddy_source.catalog import EMPTY_SLICE, table_spec
 from databuddy_source.planning import Parent, Window, plan_table
-from databuddy_source.shaping import slice_rows, to_arrow
+from databuddy_source.shaping import column_wise, read_schema, slice_rows, to_arrow
 
 SITE = Parent("website", "w1", date(2026, 3, 14))
 
@@ -135,5 +139,84 @@ def test_column_wise_tables_equal_row_wise_ones_for_every_type(store, demo_ids) 
         got, want = slices_table(spec, answered), _row_wise(spec, answered)
         assert got.schema == want.schema, name
         assert got.to_pylist() == want.to_pylist(), name
-        fast += spec.slicing != "series"
+        if column_wise(spec):  # the same answers as one packed body, decoded by Arrow
+            decoded = _arrow_decoded(spec, answered)
+            assert decoded is not None, f"{name}: Arrow could not read a plain answer"
+            from_arrow = slices_table(spec, decoded)
+            assert from_arrow.schema == want.schema, name
+            assert from_arrow.to_pylist() == want.to_pylist(), name
+            fast += 1
     assert fast > 100
+
+
+def _arrow_decoded(spec, answered):  # type: ignore[no-untyped-def]
+    """``answered`` sent as one packed answer body and read back by :mod:`arrow_answers`."""
+    ids = [f"{spec.table_name}:{i}" for i in range(len(answered))]
+    body = {
+        "success": True,
+        "requestId": "req_1",
+        "data": [
+            {"parameter": label, "success": True, "data": rows}
+            for label, (_, rows) in zip(ids, answered, strict=True)
+        ],
+        "meta": {"total_parameters": len(ids)},
+    }
+    schema = answer_schema([read_schema(spec)])
+    answer = decode(json.dumps(body, ensure_ascii=False).encode(), schema)  # any int size
+    if answer is None:
+        return None
+    return [
+        (planned, answer.tables[label]) for label, (planned, _) in zip(ids, answered, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "arrow_reads_it"),
+    [
+        ([{"name": "/é\n\u2028", "pageviews": 3, "visitors": 2, "percentage": 0.5}], True),
+        ([{"name": "/", "pageviews": None, "extra": {"nested": [1]}}], True),  # null, unknown
+        ([{"name": "/", "pageviews": 3.0}], False),  # a float where the contract says integer
+        ([{"name": "/", "pageviews": 3.5}], False),
+        ([{"name": "/", "pageviews": "7"}], False),  # a number as text
+        ([{"name": 5}], False),  # a number where the contract says text
+        ([{"name": "/", "pageviews": True}], False),
+        ([{"name": "/", "pageviews": 2**70}], False),
+        ([{"name": "/", "percentage": 1}], True),  # an integer where the contract says number
+    ],
+)
+def test_arrow_reads_exactly_or_declines(rows, arrow_reads_it) -> None:  # type: ignore[no-untyped-def]
+    """Arrow either gives what the general path gives, or declines (the answer is then decoded
+    as JSON): it never coerces a value the contract does not expect."""
+    from databuddy_source.shaping import _row_wise, slices_table
+
+    spec, planned = first_slice("top_pages")
+    decoded = _arrow_decoded(spec, [(planned, rows)])
+    assert (decoded is not None) is arrow_reads_it
+    if decoded is not None:
+        want = _row_wise(spec, [(planned, rows)])
+        assert slices_table(spec, decoded).to_pylist() == want.to_pylist()
+
+
+def test_arrow_declines_failed_or_incomplete_answers() -> None:
+    schema = answer_schema([read_schema(table_spec("top_pages"))])
+    for body in (
+        {"success": False, "error": "boom"},
+        {"success": True, "data": [{"parameter": "a", "success": False, "error": "x"}]},
+        {"success": True},
+        {"success": True, "data": [{"success": True, "data": []}]},
+    ):
+        assert decode(orjson.dumps(body), schema) is None, body
+    assert decode(b"{not json", schema) is None
+    pretty = orjson.dumps(
+        {"success": True, "data": [{"parameter": "a", "success": True, "data": [{"name": "/"}]}]},
+        option=orjson.OPT_INDENT_2,
+    )
+    answer = decode(pretty, schema)
+    assert answer is not None and answer.tables["a"].column("name").to_pylist() == ["/"]
+
+
+def test_types_that_share_a_column_name_with_another_type_fall_back() -> None:
+    a = pa.schema([pa.field("value", pa.int64())])
+    b = pa.schema([pa.field("value", pa.string())])
+    assert answer_schema([a, b]) is None
+    assert answer_schema([a, a]) is not None
