@@ -10,7 +10,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 # DuckDB's own default is 80% of the machine's memory, and loading a package of ~1M rows takes
 # about 200 MB above the extract: a cap keeps the whole run flat (it spills to disk instead).
-DUCKDB_MEMORY_LIMIT = "256MB"
+DUCKDB_MEMORY_LIMIT = "128MB"
 
 
 def duckdb(path: str | Path, memory_limit: str | None = DUCKDB_MEMORY_LIMIT) -> Any:

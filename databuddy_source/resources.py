@@ -4,9 +4,9 @@ per query type table, the sync log, and the RPC collections."""
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -167,6 +167,39 @@ def _advance(
         settled.setdefault(table, {})[parent_id] = settled_through(window, through).isoformat()
 
 
+class _Handoff:
+    """Finished units on their way from the fetch threads to dlt: as many as fit in ``rows``
+    rows (so small answers never hold a fetcher back from the next request the rate limit
+    allows), and always at least one (so one big answer still passes)."""
+
+    def __init__(self, rows: int) -> None:
+        self._limit = rows
+        self._rows = 0
+        self._items: deque[tuple[Any, int]] = deque()
+        self._cond = threading.Condition()
+
+    def put(self, item: Any, rows: int, ended: threading.Event) -> bool:
+        """Queue ``item`` once there is room; False if the consumer has gone."""
+        with self._cond:
+            while self._items and self._rows + rows > self._limit and not ended.is_set():
+                self._cond.wait(0.1)
+            if ended.is_set():
+                return False
+            self._items.append((item, rows))
+            self._rows += rows
+            self._cond.notify_all()
+            return True
+
+    def get(self) -> Any:
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            item, rows = self._items.popleft()
+            self._rows -= rows
+            self._cond.notify_all()
+            return item
+
+
 def fetch_all(
     fetcher: SliceFetcher,
     planned: dict[Parent, list[PlannedSlice]],
@@ -178,30 +211,22 @@ def fetch_all(
 
     Units of one parent come in order (each request is packed from what the last one taught);
     parents run side by side so that request latency, not the rate limit, is never what binds.
-    One finished unit at most waits here, which bounds memory.
+    Finished units wait here up to about one request's rows (``rows_per_request``), which
+    bounds memory.
     """
-    out: queue.Queue[tuple[Parent, Unit | None, list[PlannedSlice]] | BaseException]
-    out = queue.Queue(1)
+    out = _Handoff(fetcher.rows_per_request)
     ended = threading.Event()
-
-    def put(item: tuple[Parent, Unit | None, list[PlannedSlice]] | BaseException) -> bool:
-        while not ended.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def drain(parent: Parent, slices: list[PlannedSlice]) -> None:
         leftover: list[PlannedSlice] = []
         try:
             for unit in fetcher.units(parent, slices, stop=stop, leftover=leftover):
-                if not put((parent, unit, [])):
+                rows = sum(len(r.rows) for r in unit.results)
+                if not out.put((parent, unit, []), rows, ended):
                     return
-            put((parent, None, leftover))
+            out.put((parent, None, leftover), 0, ended)
         except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
+            out.put(exc, 0, ended)
 
     pending = [(p, s) for p, s in planned.items() if s]
     if not pending:

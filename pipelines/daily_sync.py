@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--duckdb-memory-limit",
         default=None,
         type=_memory_size,
-        help="DuckDB's memory cap while loading, e.g. 512MB or 2GB (default 256MB; "
+        help="DuckDB's memory cap while loading, e.g. 512MB or 2GB (default 128MB; "
         "'none' for DuckDB's own, 80%% of RAM)",
     )
     p.add_argument("--base-url", default=None, help="API base URL (default: config)")
