@@ -11,7 +11,6 @@ its own process, the emulator in another. Prints a Markdown table, writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import tempfile
@@ -35,6 +34,7 @@ from .common import (
     run_child,
     table,
     websites,
+    write_result,
 )
 
 PG_DSN = "postgresql://databuddy:databuddy@127.0.0.1:5432/databuddy_test"
@@ -156,7 +156,7 @@ def b2(quick: bool, work: Path) -> dict[str, Any]:
         "http_429": counts["rate_limited"],
         "request_span_s": span,
         "minimal_s": round(fewest_s, 2),
-        "rate_used": round(fewest_s / span, 3) if span else None,
+        "rate_used": round(fewest_s / span, 5) if span else None,
         "achieved_per_s": round((sent - limit) / span, 2) if span else None,
         "allowed_per_s": round(limit / window, 2),
     }
@@ -291,9 +291,7 @@ def main() -> None:
         if only & {"B3", "B4"}:
             results.update(b3_b4(args.quick, work, only))
     results["seconds"] = round(time.monotonic() - began)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    out = write_result(args.out, results)
     print()
     print(report(results))
     print(f"\nJSON: {out}")
@@ -321,7 +319,7 @@ def report(r: dict[str, Any]) -> str:
         ok = x["http_429"] == 0 and (x["rate_used"] or 0) >= 0.95
         rows.append(
             ["B2 rate use", f"{x['requests']} requests at {x['limit']}/{x['window_s']:g} s",
-             f"{x['rate_used']:.1%} of the rate, {x['http_429']} x 429",
+             f"{x['rate_used']:.2%} of the rate, {x['http_429']} x 429",
              ">= 95 %, 0 x 429", "yes" if ok else "NO"]
         )  # fmt: skip
     for dest in ("duckdb", "postgres"):

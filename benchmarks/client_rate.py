@@ -10,15 +10,15 @@ Target: zero 429s and at most 1.1 x the minimal time. Prints both figures and wr
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from databuddy_source import Databuddy, RetryPolicy
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
+
+from .common import write_result
 
 LIMIT, WINDOW = 20, 2.0
 
@@ -82,9 +82,7 @@ def main() -> None:
         f"{elapsed:.2f} s (minimal {minimal:.1f} s, ratio {elapsed / minimal:.3f}), "
         f"429s: {stats['rate_limited']}, retries: {stats['retries']}"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

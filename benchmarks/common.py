@@ -130,3 +130,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in text
     ]
     return "\n".join([line, rule, *body])
+
+
+def write_result(path: str | Path, result: dict[str, Any]) -> Path:
+    """A benchmark's result as indented JSON (folders made as needed)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out

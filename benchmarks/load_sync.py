@@ -10,7 +10,6 @@ Defaults: 50 extra websites, 20 types, 30 days.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import threading
@@ -27,7 +26,7 @@ from databuddy_source import databuddy, last_report
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.emulator.config import DEFAULT_API_KEY
 
-from .common import NOW, emulator
+from .common import NOW, emulator, write_result
 
 
 def rss_mb() -> float:
@@ -132,9 +131,7 @@ def main() -> None:
         f"{result['rss_first_quarter_peak_mb']}, last quarter "
         f"{result['rss_last_quarter_peak_mb']})"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

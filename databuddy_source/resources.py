@@ -285,10 +285,10 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     held: list[pa.Table] = []  # typed Arrow per unit: a tenth of the memory of dict rows
     seen = {"units": 0, "expected": -1, "rows": 0}
 
-    # A run plans each (parent, day) of a table once and numbers its rows (``_slice_row``), so
-    # a package never holds a key twice: dlt's per-key ROW_NUMBER() pass (a sort of the whole
-    # package) would find nothing to drop.
-    disposition: Any = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+    # Not declared deduplicated although a run yields each key once: a load job that a crash
+    # interrupted after its copy into staging runs again on resume, and only dlt's per-key
+    # ROW_NUMBER() pass then keeps the slice from being doubled.
+    disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
     marker: Any = {EMPTY_SLICE: {"data_type": "bool", "hard_delete": True, "nullable": True}}
 
     @dlt.transformer(

@@ -17,6 +17,7 @@ from . import merge_keys, settings
 from .catalog import table_spec
 from .client import Databuddy
 from .discovery import discover
+from .memory import limit_malloc_arenas
 from .options import resolve_options
 from .planning import Window, plan
 from .resources import (
@@ -101,6 +102,7 @@ def databuddy(
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
     )
+    limit_malloc_arenas()
     report = SyncReport()
     _LAST.report = report
     specs = {

@@ -3,6 +3,7 @@ honours an offset, and reported slice by slice (rows, pages, truncation, errors,
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -88,6 +89,7 @@ class SliceFetcher:
         self.rows_per_request = rows_per_request
         self.estimates: dict[str, int] = dict(estimates or {})  # table -> most rows in a slice
         self._provisional: set[str] = set()  # tables known only to fill a first read's page
+        self._learning = threading.Lock()  # parents read side by side share the estimates
         self.rows_read = 0  # by every parent so far (a run's row cap looks at it)
         self._schemas: dict[str, pa.Schema] = {}  # table -> columns read from its answers
 
@@ -186,9 +188,10 @@ class SliceFetcher:
 
     def _learn(self, result: SliceResult, *, full_limit: bool) -> None:
         table = result.planned.spec.table_name
-        self.estimates[table] = max(self.estimates.get(table, 0), len(result.rows))
-        if full_limit:
-            self._provisional.discard(table)
+        with self._learning:
+            self.estimates[table] = max(self.estimates.get(table, 0), len(result.rows))
+            if full_limit:
+                self._provisional.discard(table)
 
     def _fetch_unit(
         self,
@@ -235,7 +238,8 @@ class SliceFetcher:
                 if full and first:
                     del results[planned.id]
                     again.append(planned)
-                    self._provisional.add(planned.spec.table_name)
+                    with self._learning:
+                        self._provisional.add(planned.spec.table_name)
                 elif full and qtype.offset_applied:
                     pending.append(planned)  # ask for the next page
                 elif full:
@@ -244,7 +248,8 @@ class SliceFetcher:
         for p in pending:  # more than MAX_PAGES pages
             results[p.id].possibly_truncated = True
         for result in results.values():
-            self.rows_read += len(result.rows)
+            with self._learning:
+                self.rows_read += len(result.rows)
             if result.error is None and not result.possibly_truncated:
                 self._learn(result, full_limit=not first)
         after = self.client.stats.thread_snapshot()

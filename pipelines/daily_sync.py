@@ -375,12 +375,13 @@ def fail(args: argparse.Namespace, code: int, message: str, exc: BaseException) 
 
 
 def print_demo_tour(pipeline: Any) -> None:
-    path = (
+    credentials = (
         pipeline.destination.config_params.get("credentials")
         if hasattr(pipeline.destination, "config_params")
         else None
     )
-    where = path or "databuddy_demo.duckdb"
+    # the file path (DuckDB credentials carry it as ``database``; their str() is a URL)
+    where = getattr(credentials, "database", None) or credentials or "databuddy_demo.duckdb"
     print(
         f"\nLoaded into {where} (dataset {pipeline.dataset_name}). Try:\n"
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{where}').sql("

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import dlt
+import pytest
 
 from databuddy_source.destinations import DUCKDB_MEMORY_LIMIT, duckdb
+
+SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 
 
 def _memory_limit(destination: object, tmp_path: Path, name: str) -> str:
@@ -25,3 +29,21 @@ def test_duckdb_memory_is_capped_and_can_be_set_or_left_to_duckdb(tmp_path: Path
     assert _memory_limit(duckdb(tmp_path / "b.duckdb", "1GB"), tmp_path, "b") == "953.6 MiB"
     own = _memory_limit(duckdb(tmp_path / "c.duckdb", None), tmp_path, "c")
     assert own not in ("122.0 MiB", "953.6 MiB")  # DuckDB's default: 80% of this machine's RAM
+
+
+def test_the_demo_tour_names_the_file_it_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tour's copy-paste command must open the DuckDB file, not a credentials URL."""
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    spec = importlib.util.spec_from_file_location("daily_sync", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    daily_sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(daily_sync)
+    path = tmp_path / "demo.duckdb"
+    args = daily_sync.parse_args(["--demo", "--duckdb-path", str(path)])
+    pipeline = daily_sync.build_pipeline(args)
+    daily_sync.print_demo_tour(pipeline)
+    out = capsys.readouterr().out
+    assert f"Loaded into {path} " in out
+    assert f"duckdb.connect('{path}')" in out
