@@ -60,7 +60,7 @@ class SyncReport:
     failures: list[str] = field(default_factory=list)
     more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
     request_span_s: float = 0.0  # from the first query request sent to the last
-    planner: Any = None  # state -> {parent: [PlannedSlice]}: what a run would read (dry run)
+    planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
 
     def fail(self, what: str, where: str, error: APIError) -> None:
         self.failures.append(f"{what} ({where}): {error}")

@@ -77,11 +77,9 @@ def _column(values: list[Any], kind: pa.DataType) -> pa.Array:
     """One typed column; dates and timestamps arrive as strings, numbers may arrive as
     either ints or floats."""
     if pa.types.is_date32(kind):
-        return pc.cast(pa.array(values, pa.string()), pa.date32())
-    if pa.types.is_timestamp(kind):  # the API's date-times are UTC without an offset
-        text = pa.array([_iso(v) for v in values], pa.string())
-        naive = pc.cast(text, pa.timestamp(kind.unit))
-        return pc.assume_timezone(naive, "UTC") if kind.tz else naive
+        return _text_column(pa.array(values, pa.string()), kind)
+    if pa.types.is_timestamp(kind):
+        return _text_column(pa.array([_iso(v) for v in values], pa.string()), kind)
     if pa.types.is_integer(kind):
         try:
             return pa.array(values, kind)
@@ -101,11 +99,9 @@ def _column(values: list[Any], kind: pa.DataType) -> pa.Array:
 
 
 def _iso(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value).replace(" ", "T", 1)
+    return None if value is None else str(value)
 
 
 def to_arrow(spec: TableSpec, rows: list[Row]) -> pa.Table:
@@ -213,7 +209,8 @@ def _rows(answer: Answer) -> list[Row]:
 
 
 def _text_column(text: pa.Array, kind: pa.DataType) -> pa.Array:
-    """A date or date-time column from the API's text: as :func:`_column` does it, in Arrow."""
+    """A date or date-time column from the API's text (date-times are UTC without an offset,
+    with a space or a ``T``; an empty one is null)."""
     if pa.types.is_date32(kind):
         return pc.cast(text, pa.date32())
     blank = pc.equal(text, "")
