@@ -1,34 +1,127 @@
-"""One rewrite of dlt's delete-insert merge SQL, applied when this package is imported.
+"""Two rewrites of dlt's delete-insert merge SQL, applied when this package is imported. Both
+apply only to tables whose merge key's columns are all primary-key columns, as every query-type
+table's are: the merge key (parent id, ``date``) makes a re-read slice replace its rows, and the
+primary key extends it (``_slice_row``) so that rows of a load job that ran twice load once.
 
-Every query-type table has a merge key (parent id, ``date``: a re-read slice replaces its rows)
-and a primary key that extends it (``_slice_row``: rows of a load job that ran twice are
-deduplicated). dlt 1.31 deletes destination rows matching ``pk OR merge key``; neither DuckDB
-nor PostgreSQL turns that OR into a hash join, so the delete is a nested loop: 205 s instead of
-0.03 s for 1M rows against 100k staged ones (measured on DuckDB 2.0.1). When the merge key's
-columns are all primary-key columns, a primary-key match implies a merge-key match, so
-``pk OR merge key`` is exactly ``merge key``: only that clause is generated. Tables whose keys
-are not nested that way get dlt's SQL unchanged.
+1. The delete. dlt 1.31 deletes destination rows matching ``pk OR merge key``; neither DuckDB
+   nor PostgreSQL turns that OR into a hash join, so the delete is a nested loop: 205 s instead
+   of 0.03 s for 1M rows against 100k staged ones (measured on DuckDB 2.0.1). A primary-key
+   match implies a merge-key match, so ``pk OR merge key`` is exactly ``merge key``: only that
+   clause is generated.
+2. The dedup pass. dlt inserts the staged rows through ``ROW_NUMBER() OVER (PARTITION BY pk)``,
+   a sort of every staged row (0.8 s per 1M rows on DuckDB, 3 s on PostgreSQL), to drop rows
+   staged twice. Rows are staged twice only when a load job runs again after its copy committed
+   (a resumed or retried package). dlt writes the merge job once every load job of the table has
+   finished, so at that moment the rows staged must number exactly the rows of the table's job
+   files (read from the Parquet footers) if no job ran twice. The staging table is counted
+   (``COUNT(*)``: 0.1 s per 1M rows on PostgreSQL), and only if the counts agree is the pass
+   left out, which then changes no row. Anything else (more rows, files that are not Parquet, a
+   count that fails) keeps the pass.
+
+Tables whose keys are not nested that way get dlt's SQL unchanged.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+from dlt.common.schema.utils import get_columns_names_with_prop
+from dlt.common.storages.load_package import LoadJobInfo
+from dlt.destinations.job_client_impl import SqlJobClientBase
+from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
-_original = SqlMergeFollowupJob.__dict__["_gen_key_table_clauses"].__func__
+log = logging.getLogger(__name__)
+
+JOB_ROWS_HINT = "x-databuddy-job-rows"  # rows in the table's load job files, for the merge job
+
+_original_clauses = SqlMergeFollowupJob.__dict__["_gen_key_table_clauses"].__func__
+_original_merge_sql = SqlMergeFollowupJob.__dict__["gen_merge_sql"].__func__
+_original_followups = SqlJobClientBase.create_table_chain_completed_followup_jobs
+
+
+def _nested(table: Any) -> bool:
+    primary_keys = get_columns_names_with_prop(table, "primary_key")
+    merge_keys = get_columns_names_with_prop(table, "merge_key")
+    return bool(primary_keys and merge_keys and set(merge_keys) <= set(primary_keys))
 
 
 def _key_clauses(cls: Any, primary_keys: Sequence[str], merge_keys: Sequence[str]) -> list[str]:
     if primary_keys and merge_keys and set(merge_keys) <= set(primary_keys):
         primary_keys = []  # implied by the merge key: the OR is the merge key alone
-    clauses: list[str] = _original(cls, primary_keys, merge_keys)
+    clauses: list[str] = _original_clauses(cls, primary_keys, merge_keys)
     return clauses
+
+
+def job_rows(table_name: str, jobs: Sequence[LoadJobInfo]) -> int | None:
+    """Rows in ``table_name``'s load job files, or None if any is not a readable Parquet file."""
+    total = 0
+    for job in jobs:
+        info = job.job_file_info
+        if info.table_name != table_name:
+            continue
+        path = Path(job.file_path)
+        if not path.exists():  # dlt lists the job now completing as done; it is still "started"
+            path = path.parent.parent / "started_jobs" / path.name
+        if info.file_format != "parquet" or info.is_compressed or not path.exists():
+            return None
+        total += pq.read_metadata(path).num_rows
+    return total
+
+
+def staged_rows(table: Any, sql_client: SqlClientBase[Any]) -> int | None:
+    """``COUNT(*)`` of ``table``'s staging table, or None if it could not be counted."""
+    _, staging_table = sql_client.get_qualified_table_names(table["name"])
+    query = f"SELECT COUNT(*) FROM {staging_table}"
+    try:
+        if sql_client.native_connection:
+            rows = sql_client.execute_sql(query)
+        else:
+            with sql_client:
+                rows = sql_client.execute_sql(query)
+    except Exception as error:  # any failure keeps dlt's pass, which is always right
+        log.warning("keeping the dedup pass of %s: %s", table["name"], type(error).__name__)
+        return None
+    return int(rows[0][0]) if rows else None
+
+
+def _followups(
+    self: Any, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
+) -> Any:
+    root = table_chain[0]
+    if root.get("write_disposition") == "merge" and completed_table_chain_jobs and _nested(root):
+        rows = job_rows(root["name"], completed_table_chain_jobs)
+        if rows is not None:
+            table_chain = [{**root, JOB_ROWS_HINT: rows}, *table_chain[1:]]
+    return _original_followups(self, table_chain, completed_table_chain_jobs)
+
+
+def _merge_sql(cls: Any, table_chain: Sequence[Any], sql_client: SqlClientBase[Any]) -> list[str]:
+    root = table_chain[0]
+    expected = root.get(JOB_ROWS_HINT)
+    if expected is not None and not root.get("x-stage-data-deduplicated"):
+        staged = staged_rows(root, sql_client)
+        if staged == expected:
+            table_chain = [{**root, "x-stage-data-deduplicated": True}, *table_chain[1:]]
+        else:
+            log.warning(
+                "%s: %s rows staged from %s in its load jobs (a job ran twice): deduplicating",
+                root["name"],
+                staged,
+                expected,
+            )
+    statements: list[str] = _original_merge_sql(cls, table_chain, sql_client)
+    return statements
 
 
 def apply() -> None:
     if getattr(SqlMergeFollowupJob, "_databuddy_key_clauses", False):
         return
     SqlMergeFollowupJob._gen_key_table_clauses = classmethod(_key_clauses)  # type: ignore[method-assign,assignment]
+    SqlMergeFollowupJob.gen_merge_sql = classmethod(_merge_sql)  # type: ignore[method-assign,assignment]
+    SqlJobClientBase.create_table_chain_completed_followup_jobs = _followups  # type: ignore[method-assign]
     SqlMergeFollowupJob._databuddy_key_clauses = True  # type: ignore[attr-defined]

@@ -1,15 +1,22 @@
-"""A load job replayed on resume: a kill after a job's copy into staging, but before dlt marked
-it done, runs that copy again. The staged rows are then there twice, and the merge must still
-load each row once (dlt's per-key dedup pass, which the tables therefore keep)."""
+"""A load job replayed on resume. A kill after a job's copy into staging committed, but before
+dlt recorded it done, makes the next load run that copy again: its rows are staged twice. The
+merge must still load each row once. It keeps dlt's per-key dedup pass exactly when the staging
+table holds more rows than the table's job files (merge_keys.py): these tests prove both
+outcomes on the rows loaded and on the merge SQL that ran, on DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import dlt
 import pytest
 
 from databuddy_source import databuddy
@@ -20,6 +27,32 @@ from ..integration.syncing import AS_OF, assert_table_equals_truth, make_pipelin
 from ..integration.test_sync_duckdb import parents_of
 
 START, END = date(2026, 3, 10), date(2026, 3, 14)
+TABLES = ("top_pages", "country")
+REPLAYED = "top_pages"
+
+# Runs the pending load of a pipeline and dies (as a SIGKILL would) right after REPLAYED's
+# first copy job committed, before dlt writes down that it completed.
+KILLED_LOAD = textwrap.dedent(
+    """
+    import os, sys
+    import dlt
+    import databuddy_source  # noqa: F401  (the merge rewrites)
+    from dlt.common.storages.load_package import PackageStorage
+
+    pipelines_dir, name, dataset, kind, target, table = sys.argv[1:]
+    record = PackageStorage.save_pending_transition
+
+    def die_once_committed(self, load_id, file_name, state, failed_message=None):
+        if file_name.startswith(table + ".") and state == "completed":
+            os._exit(9)
+        return record(self, load_id, file_name, state, failed_message)
+
+    PackageStorage.save_pending_transition = die_once_committed
+    destination = getattr(dlt.destinations, kind)(target)
+    dlt.pipeline(name, pipelines_dir=pipelines_dir, dataset_name=dataset,
+                 destination=destination).load()
+    """
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +61,13 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
         yield srv
 
 
-def test_a_copy_job_run_twice_loads_each_row_once(server: EmulatorServer, tmp_path: Path) -> None:
-    pipeline = make_pipeline(tmp_path)
+def load(pipeline: Any, server: EmulatorServer, tmp: Path, target: str | None) -> dict[str, str]:
+    """Extract and normalize TABLES; with a ``target``, first run a load killed after a copy
+    committed (so the next load replays it); then load. Returns each table's merge SQL."""
     source = databuddy(
         api_key=server.emulator.config.api_key,
         base_url=server.url,
-        queries=["top_pages", "country"],
+        queries=list(TABLES),
         start_date=START.isoformat(),
         as_of=AS_OF,
         rpc_collections=["none"],
@@ -41,18 +75,61 @@ def test_a_copy_job_run_twice_loads_each_row_once(server: EmulatorServer, tmp_pa
     pipeline.extract(source)
     pipeline.normalize()
     (load_id,) = pipeline.list_normalized_load_packages()
-    jobs = Path(pipeline.working_dir) / "load" / "normalized" / load_id / "new_jobs"
-    replayed = 0
-    for job in sorted(jobs.glob("*.parquet")):
-        table, file_id, retry, ext = job.name.split(".")
-        if table in ("top_pages", "country"):  # the same copy again, as a resumed load runs it
-            shutil.copy(job, jobs / f"{table}.{file_id}x.{retry}.{ext}")
-            replayed += 1
-    assert replayed == 2
+    if target is not None:
+        killed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                KILLED_LOAD,
+                str(tmp / "pipelines"),
+                pipeline.pipeline_name,
+                pipeline.dataset_name,
+                pipeline.destination.destination_name,
+                target,
+                REPLAYED,
+            ],
+            env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert killed.returncode == 9, killed.stderr[-2000:]
     pipeline.load()
+    done = Path(pipeline.working_dir) / "load" / "loaded" / load_id / "completed_jobs"
+    return {name: "\n".join(p.read_text() for p in done.glob(f"{name}.*.sql")) for name in TABLES}
+
+
+def assert_loaded_once(pipeline: Any, server: EmulatorServer) -> None:
     sites = parents_of(server)["website"]
-    for name in ("top_pages", "country"):
+    for name in TABLES:
         assert assert_table_equals_truth(pipeline, server, name, sites, START, END) > 0
         rows = table_rows(pipeline, name)
         keys = {(r["website_id"], r["date"], r["_slice_row"]) for r in rows}
         assert len(keys) == len(rows), f"{name}: {len(rows) - len(keys)} rows doubled"
+
+
+@pytest.mark.parametrize("replay", [True, False], ids=["replayed", "once"])
+def test_duckdb_merge_loads_each_row_once(
+    server: EmulatorServer, tmp_path: Path, replay: bool
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    merge_sql = load(pipeline, server, tmp_path, str(tmp_path / "sync.duckdb") if replay else None)
+    assert_loaded_once(pipeline, server)
+    for name in TABLES:
+        assert "INSERT INTO" in merge_sql[name]
+        deduplicated = "ROW_NUMBER()" in merge_sql[name]
+        assert deduplicated is (replay and name == REPLAYED), name
+
+
+@pytest.mark.parametrize("replay", [True, False], ids=["replayed", "once"])
+def test_postgres_merge_loads_each_row_once(
+    server: EmulatorServer, tmp_path: Path, postgres_url: str, pg_dataset: str, replay: bool
+) -> None:
+    pipeline = make_pipeline(
+        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+    )
+    merge_sql = load(pipeline, server, tmp_path, postgres_url if replay else None)
+    assert_loaded_once(pipeline, server)
+    for name in TABLES:
+        deduplicated = "ROW_NUMBER()" in merge_sql[name]
+        assert deduplicated is (replay and name == REPLAYED), name
