@@ -13,8 +13,9 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 DUCKDB_MEMORY_LIMIT = "128MB"
 
 
-def duckdb(path: str | Path, memory_limit: str | None = DUCKDB_MEMORY_LIMIT) -> Any:
-    """A DuckDB file destination with its memory capped (``None``: DuckDB's default)."""
+def duckdb(path: str | Path, memory_limit: str | None = DUCKDB_MEMORY_LIMIT, **config: Any) -> Any:
+    """A DuckDB file destination with its memory capped (``None``: DuckDB's default);
+    ``config``: more destination settings (e.g. ``staging_dataset_name_layout``)."""
     settings = {"memory_limit": memory_limit} if memory_limit else None
     credentials = DuckDbCredentials(str(Path(path).resolve()), global_config=settings)
-    return dlt.destinations.duckdb(credentials)
+    return dlt.destinations.duckdb(credentials, **config)

@@ -3,6 +3,7 @@ short links and uptime monitors (RPC), each with the date it was created."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,18 @@ class Parents:
     links: list[Parent] = field(default_factory=list)
     schedules: list[Parent] = field(default_factory=list)
 
+    def shard(self, index: int, count: int) -> Parents:
+        """The parents of shard ``index`` (from 1) of ``count``. Each parent, of every kind,
+        belongs to exactly one shard, by a hash of its own id: a parent never moves when others
+        come or go, so each worker's incremental state stays its own."""
+
+        def mine(parents: list[Parent]) -> list[Parent]:
+            return [p for p in parents if shard_of(p.id, count) == index]
+
+        return Parents(
+            mine(self.websites), mine(self.organizations), mine(self.links), mine(self.schedules)
+        )
+
     def by_kind(self) -> dict[str, list[Parent]]:
         return {
             "website": self.websites,
@@ -32,6 +45,13 @@ class Parents:
             "link": self.links,
             "schedule": self.schedules,
         }
+
+
+def shard_of(parent_id: str, count: int) -> int:
+    """The shard (from 1) of ``count`` that syncs ``parent_id``: stable across runs, machines
+    and Python versions (SHA-256, not ``hash()``)."""
+    digest = hashlib.sha256(parent_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
 
 
 def _created(value: Any, tz: str) -> date:

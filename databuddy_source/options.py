@@ -3,6 +3,7 @@ fix (``[sources.databuddy]`` in ``.dlt/config.toml``, or ``SOURCES__DATABUDDY__<
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,21 @@ def _day(value: Any, key: str) -> date | None:
         raise _bad(key, f"{value!r} is not a date", "Use YYYY-MM-DD, e.g. 2026-01-31") from None
 
 
+def resolve_shard(value: Any) -> tuple[int, int] | None:
+    """``"I/N"`` (or ``(I, N)``): this worker syncs the I-th of N disjoint sets of parents."""
+    if value is None or value == "":
+        return None
+    text = "/".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]) <= 1000:
+        raise _bad(
+            "shard",
+            f"{value!r} is not I/N with 1 <= I <= N <= 1000",
+            "Use e.g. 2/4 for the second of four workers",
+        )
+    return int(match[1]), int(match[2])
+
+
 @dataclass(frozen=True, slots=True)
 class SourceOptions:
     """Validated options of one run."""
@@ -81,6 +97,7 @@ class SourceOptions:
     request_timeout: float
     max_attempts: int
     as_of: date | None
+    shard: tuple[int, int] | None = None  # (index, count), index from 1
 
 
 def resolve_query_types(value: Any) -> tuple[str, ...]:
@@ -190,6 +207,7 @@ def resolve_options(
     request_timeout: Any = settings.READ_TIMEOUT,
     max_attempts: Any = settings.MAX_ATTEMPTS,
     as_of: Any = None,
+    shard: Any = None,
 ) -> SourceOptions:
     """Check every option; raise one :class:`ConfigurationError` naming the first problem."""
     start, end = _day(start_date, "start_date"), _day(end_date, "end_date")
@@ -284,4 +302,5 @@ def resolve_options(
         request_timeout=float(request_timeout),
         max_attempts=max_attempts,
         as_of=_day(as_of, "as_of"),
+        shard=resolve_shard(shard),
     )

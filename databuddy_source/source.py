@@ -66,6 +66,7 @@ def databuddy(
     request_timeout: float = settings.READ_TIMEOUT,
     max_attempts: int = settings.MAX_ATTEMPTS,
     as_of: str | None = None,
+    shard: str | None = None,
 ) -> list[DltResource]:
     """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
     and ``sync_log``. Every option is documented in ``.dlt/config.toml``."""
@@ -92,6 +93,7 @@ def databuddy(
         request_timeout=request_timeout,
         max_attempts=max_attempts,
         as_of=as_of,
+        shard=shard,
     )
     client = Databuddy(
         api_key,
@@ -119,6 +121,8 @@ def databuddy(
         kinds=kinds,
         failures=report.fail,
     )
+    if options.shard is not None:
+        parents = parents.shard(*options.shard)
     today = options.as_of or datetime.now(ZoneInfo(options.timezone)).date()
     window = Window(
         today=today,

@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -45,6 +47,20 @@ def _memory_size(text: str) -> str:
             f"{text!r} is not a memory size: use e.g. 256MB, 2GB or none"
         )
     return text.strip()
+
+
+def _shard(text: str) -> str:
+    """``I/N``: this worker's share of the websites (checked like the source option)."""
+    from databuddy_source.errors import ConfigurationError
+    from databuddy_source.options import resolve_shard
+
+    try:
+        index, count = resolve_shard(text) or (1, 1)
+    except ConfigurationError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not I/N with 1 <= I <= N (e.g. 2/4: the second of four workers)"
+        ) from None
+    return f"{index}/{count}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -113,6 +129,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--as-of", default=None, help="treat this date as today (YYYY-MM-DD)")
     p.add_argument(
+        "--shard",
+        default=None,
+        type=_shard,
+        help="I/N: sync the I-th of N disjoint sets of websites (and organizations, links, "
+        "monitors), so N workers load one destination side by side; each shard keeps its own "
+        "pipeline state (pipeline name + _shard_I_of_N)",
+    )
+    p.add_argument(
         "--full-refresh",
         action="store_true",
         help="drop this source's tables and state, then load from the start",
@@ -141,6 +165,7 @@ def source_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "granularity",
         "grain",
         "as_of",
+        "shard",
     ):
         if getattr(args, key) is not None:
             out[key] = getattr(args, key)
@@ -174,16 +199,27 @@ def build_pipeline(args: argparse.Namespace) -> Any:
 
     from databuddy_source.destinations import duckdb as duckdb_destination
 
+    name = args.pipeline_name + ("_demo" if args.demo else "")
+    config: dict[str, Any] = {}
+    if args.shard:  # own state, own staging tables: shards never touch each other's
+        index, count = args.shard.split("/")
+        name += f"_shard_{index}_of_{count}"
+        config["staging_dataset_name_layout"] = f"%s_staging_shard_{index}_of_{count}"
     destination: Any = args.destination or "duckdb"
     if destination == "duckdb":
         path = args.duckdb_path or ("databuddy_demo.duckdb" if args.demo else "databuddy.duckdb")
         limit = args.duckdb_memory_limit
         if limit is None:
-            destination = duckdb_destination(path)
+            destination = duckdb_destination(path, **config)
         else:
-            destination = duckdb_destination(path, memory_limit=None if limit == "none" else limit)
+            memory_limit = None if limit == "none" else limit
+            destination = duckdb_destination(path, memory_limit=memory_limit, **config)
+    elif config:
+        from dlt.common.destination import Destination
+
+        destination = Destination.from_reference(destination, **config)
     return dlt.pipeline(
-        pipeline_name=args.pipeline_name + ("_demo" if args.demo else ""),
+        pipeline_name=name,
         destination=destination,
         dataset_name=args.dataset or "databuddy",
         progress=dlt.progress.log(log_period=30, logger=sys.stderr, dump_system_stats=False),
@@ -240,6 +276,29 @@ def summarize(pipeline: Any, report: Any) -> None:
     print("Tables (rows): " + ", ".join(counts))
 
 
+SHARD_LOAD_ATTEMPTS = 4
+
+
+def run_pipeline(args: argparse.Namespace, pipeline: Any, data: Any = None, **kwargs: Any) -> None:
+    """``pipeline.run``; for a shard, a failed load is finished again (up to
+    SHARD_LOAD_ATTEMPTS tries): shards starting together race to create the same tables, and
+    the loser's schema change rolls back whole, so another try only adds what is missing."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    attempts = SHARD_LOAD_ATTEMPTS if args.shard else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            pipeline.run(data, **kwargs) if data is not None else pipeline.run()
+            return
+        except PipelineStepFailed as exc:
+            if exc.step != "load" or attempt == attempts:
+                raise
+            cause = exc.__cause__ or exc
+            print(f"Load failed ({cause}); trying again.", file=sys.stderr, flush=True)
+            time.sleep(random.uniform(0.5, 2.0) * attempt)
+            data, kwargs = None, {}  # the package is extracted: finish loading it
+
+
 def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
     """The run itself, with the pipeline's lock held."""
     from databuddy_source import databuddy, last_report
@@ -255,8 +314,8 @@ def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
         return EXIT_OK
     if pipeline.has_pending_data:  # a crashed run left packages: finish them first
         print("Finishing the load that an earlier run left pending...", flush=True)
-        pipeline.run()
-    pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
+        run_pipeline(args, pipeline)
+    run_pipeline(args, pipeline, source, refresh="drop_sources" if args.full_refresh else None)
     summarize(pipeline, report)
     failures = list(report.failures)
     while report.more:  # a long backfill: one bounded load package per run (max_rows_per_run)
@@ -264,7 +323,7 @@ def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
         source = databuddy(**source_kwargs(args))
         report = last_report()
         assert report is not None
-        pipeline.run(source)
+        run_pipeline(args, pipeline, source)
         summarize(pipeline, report)
         failures += report.failures
     if args.demo:

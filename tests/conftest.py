@@ -129,11 +129,13 @@ def _pg_drop_database(dbname: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url():  # type: ignore[no-untyped-def]
-    """URL of a fresh database for this xdist worker (``databuddy_test_gw0``, or
-    ``databuddy_test_main`` without xdist), recreated at session start, dropped at the end."""
+    """URL of a fresh database for this xdist worker and process (``databuddy_test_gw0_4242``,
+    or ``databuddy_test_main_4242`` without xdist; test sessions side by side never share one),
+    created at session start, dropped at the end."""
     from psycopg2 import sql
 
-    dbname = f"{PG_MAINTENANCE_DB}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    dbname = f"{PG_MAINTENANCE_DB}_{worker}_{os.getpid()}"
     _pg_drop_database(dbname)
     conn = _pg_connect(PG_MAINTENANCE_DB)
     try:

@@ -113,6 +113,7 @@ def test_a_run_then_a_daily_run(tmp_path: Path, server: EmulatorServer) -> None:
         ((), fixtures.REVOKED_KEY, 3, "Authentication required"),
         (("--websites", "nope.example"), "demo", 2, "is not a website this key can read"),
         (("--duckdb-memory-limit", "lots"), "demo", 2, "is not a memory size"),
+        (("--shard", "4/3"), "demo", 2, "is not I/N with 1 <= I <= N"),
     ],
 )
 def test_bad_input_is_one_clear_line(
