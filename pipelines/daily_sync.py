@@ -252,6 +252,21 @@ def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
     )
 
 
+def table_counts(pipeline: Any) -> list[str]:
+    """``"<table> <rows>"`` for every table of the dataset, from the destination itself."""
+    with pipeline.sql_client() as sql:
+        tables = sql.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name NOT LIKE '\\_dlt%%' ESCAPE '\\' ORDER BY 1",
+            pipeline.dataset_name,
+        )
+        counts = []
+        for (name,) in tables or []:
+            rows = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(name)}")
+            counts.append(f"{name} {rows[0][0]}")
+        return counts
+
+
 def summarize(pipeline: Any, report: Any) -> None:
     print(
         f"Run {report.run_id}: {report.requests} query requests ({report.retries} retries, "
@@ -263,16 +278,16 @@ def summarize(pipeline: Any, report: Any) -> None:
         )
         + "."
     )
-    with pipeline.sql_client() as sql:
-        tables = sql.execute_sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_name NOT LIKE '\\_dlt%%' ESCAPE '\\' ORDER BY 1",
-            pipeline.dataset_name,
-        )
+    try:
+        counts = table_counts(pipeline)
+    except Exception:  # a destination without SQL over its tables (plain files, Delta offline)
         counts = []
-        for (name,) in tables or []:
-            n = sql.execute_sql(f'SELECT count(*) FROM "{name}"')[0][0]
-            counts.append(f"{name} {n}")
+    if not counts:
+        info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+        rows = info.row_counts if info else {}
+        counts = [f"{name} {n}" for name, n in sorted(rows.items()) if not name.startswith("_dlt")]
+        print("Rows loaded by this run, per table: " + ", ".join(counts))
+        return
     print("Tables (rows): " + ", ".join(counts))
 
 
@@ -299,16 +314,36 @@ def run_pipeline(args: argparse.Namespace, pipeline: Any, data: Any = None, **kw
             data, kwargs = None, {}  # the package is extracted: finish loading it
 
 
+def make_source(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A fresh source for one run, and its report. On the filesystem destination its tables
+    load as Delta tables (databuddy_source.lakehouse): plain files cannot merge."""
+    from databuddy_source import databuddy, last_report
+    from databuddy_source.errors import ConfigurationError
+
+    source = databuddy(**source_kwargs(args))
+    report = last_report()
+    assert report is not None
+    if args.destination == "filesystem":
+        try:
+            import deltalake  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                "--destination filesystem writes Delta tables, which need the deltalake "
+                "package: pip install -e '.[lakehouse]'"
+            ) from None
+        from databuddy_source.lakehouse import as_delta
+
+        source = as_delta(source)
+    return source, report
+
+
 def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
     """The run itself, with the pipeline's lock held."""
-    from databuddy_source import databuddy, last_report
 
     if args.full_refresh and not args.dry_run:
         pipeline.drop()  # local state and working folder
         pipeline = build_pipeline(args)
-    source = databuddy(**source_kwargs(args))
-    report = last_report()
-    assert report is not None
+    source, report = make_source(args)
     if args.dry_run:
         print_plan(report, pipeline, source_kwargs(args).get("max_parameters_per_request", 100))
         return EXIT_OK
@@ -320,13 +355,11 @@ def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
     failures = list(report.failures)
     while report.more:  # a long backfill: one bounded load package per run (max_rows_per_run)
         print("More to read: running again from where that run stopped.", flush=True)
-        source = databuddy(**source_kwargs(args))
-        report = last_report()
-        assert report is not None
+        source, report = make_source(args)
         run_pipeline(args, pipeline, source)
         summarize(pipeline, report)
         failures += report.failures
-    if args.demo:
+    if args.demo and args.destination in (None, "duckdb"):
         print_demo_tour(pipeline)
     if failures:
         print(f"{len(failures)} failures (the rest was loaded):", file=sys.stderr)

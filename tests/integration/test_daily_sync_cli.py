@@ -221,3 +221,22 @@ def test_a_second_sync_of_the_same_pipeline_waits_or_fails_clearly(
     holder.join()
     assert waited.returncode == 0, waited.stderr
     assert time.monotonic() - began >= 1.5, "the second sync waited for the first"
+
+
+def test_filesystem_destination_writes_delta_tables(tmp_path: Path, server: EmulatorServer) -> None:
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    os.environ["DESTINATION__FILESYSTEM__BUCKET_URL"] = lake.as_uri()
+    try:
+        args = ("--destination", "filesystem", "--start-date", "2026-03-12")
+        key = server.emulator.config.api_key
+        result = cli(tmp_path, server, *args, "--queries", "top_pages", key=key)
+    finally:
+        del os.environ["DESTINATION__FILESYSTEM__BUCKET_URL"]
+    assert result.returncode == 0, result.stderr
+    assert "Rows loaded by this run, per table:" in result.stdout
+    table = DeltaTable(str(lake / "databuddy" / "top_pages"))
+    days = {p.name for p in (lake / "databuddy" / "top_pages").glob("date=*")}
+    assert days == {"date=2026-03-12", "date=2026-03-13", "date=2026-03-14"}
+    assert table.metadata().partition_columns == ["date"] and len(table.to_pyarrow_table()) > 0
