@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--duckdb-path",
         default=None,
-        help="DuckDB file for --destination duckdb (default ./databuddy.duckdb)",
+        help="DuckDB file for --destination duckdb (default ./databuddy_warehouse.duckdb)",
     )
     p.add_argument(
         "--duckdb-memory-limit",
@@ -128,6 +128,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="period of breakdown tables (visitors are not summable across days)",
     )
     p.add_argument("--as-of", default=None, help="treat this date as today (YYYY-MM-DD)")
+    p.add_argument(
+        "--models",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="after the sync, load the weekly and monthly tables the models read and create or "
+        "replace the model views (README, Models); on by default with --demo",
+    )
     p.add_argument(
         "--shard",
         default=None,
@@ -197,6 +204,7 @@ def demo_emulator(args: argparse.Namespace) -> Iterator[None]:
 def build_pipeline(args: argparse.Namespace) -> Any:
     import dlt
 
+    from databuddy_source.destinations import DEFAULT_DUCKDB_FILE, check_duckdb_file
     from databuddy_source.destinations import duckdb as duckdb_destination
 
     name = args.pipeline_name + ("_demo" if args.demo else "")
@@ -207,7 +215,8 @@ def build_pipeline(args: argparse.Namespace) -> Any:
         config["staging_dataset_name_layout"] = f"%s_staging_shard_{index}_of_{count}"
     destination: Any = args.destination or "duckdb"
     if destination == "duckdb":
-        path = args.duckdb_path or ("databuddy_demo.duckdb" if args.demo else "databuddy.duckdb")
+        path = args.duckdb_path or ("databuddy_demo.duckdb" if args.demo else DEFAULT_DUCKDB_FILE)
+        check_duckdb_file(path, args.dataset or "databuddy", "--duckdb-path")
         limit = args.duckdb_memory_limit
         if limit is None:
             destination = duckdb_destination(path, **config)
@@ -253,18 +262,17 @@ def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
 
 
 def table_counts(pipeline: Any) -> list[str]:
-    """``"<table> <rows>"`` for every table of the dataset, from the destination itself."""
+    """``"<table> <rows>"`` for every data table the pipeline has loaded, counted in the
+    destination itself. The tables come from the pipeline's schema, not a catalog query, and
+    dlt qualifies each name as the destination needs (a dataset schema on most, an upper-case
+    one on Snowflake, a table-name prefix on ClickHouse, none on SQLite)."""
+    names = sorted(pipeline.default_schema.data_table_names(seen_data_only=True))
+    counts = []
     with pipeline.sql_client() as sql:
-        tables = sql.execute_sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_name NOT LIKE '\\_dlt%%' ESCAPE '\\' ORDER BY 1",
-            pipeline.dataset_name,
-        )
-        counts = []
-        for (name,) in tables or []:
+        for name in names:
             rows = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(name)}")
             counts.append(f"{name} {rows[0][0]}")
-        return counts
+    return counts
 
 
 def summarize(pipeline: Any, report: Any) -> None:
@@ -337,6 +345,27 @@ def make_source(args: argparse.Namespace) -> tuple[Any, Any]:
     return source, report
 
 
+def sync_models(args: argparse.Namespace, pipeline: Any) -> list[str]:
+    """The weekly and monthly tables the models read (runs bounded like the main one), then
+    the model views; returns the failures of those runs."""
+    from databuddy_source import databuddy, last_report
+    from databuddy_source.models import create_models, period_sync_options
+
+    failures: list[str] = []
+    for options in period_sync_options(source_kwargs(args)):
+        print(f"Loading the {options['grain']}ly tables the models read...", flush=True)
+        more = True
+        while more:
+            source = databuddy(**options)
+            report = last_report()
+            assert report is not None
+            run_pipeline(args, pipeline, source)
+            failures += report.failures
+            more = report.more
+    print(create_models(pipeline).describe(), flush=True)
+    return failures
+
+
 def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
     """The run itself, with the pipeline's lock held."""
 
@@ -359,6 +388,8 @@ def sync_locked(args: argparse.Namespace, pipeline: Any) -> int:
         run_pipeline(args, pipeline, source)
         summarize(pipeline, report)
         failures += report.failures
+    if args.models if args.models is not None else args.demo:
+        failures += sync_models(args, pipeline)
     if args.demo and args.destination in (None, "duckdb"):
         print_demo_tour(pipeline)
     if failures:
@@ -481,6 +512,19 @@ def print_demo_tour(pipeline: Any) -> None:
         f"{pipeline.dataset_name}.events_by_date group by 1 order by 1 desc limit 7'))\"\n"
         "  Tables: one per query type (events_by_date, top_pages, country, ...), one per RPC "
         "collection (websites, links, ...), and sync_log. See README.md, 'Tables'."
+    )
+    from databuddy_source.report import ReportInputError, SqlClientDatabase, build_report
+
+    try:
+        with pipeline.sql_client() as client:
+            line = build_report(SqlClientDatabase(client), Path("databuddy_demo_report.html"))
+    except ReportInputError as exc:  # run with --no-models: no views to draw
+        print(f"  No report: {exc}")
+        return
+    print(
+        f"\n{line}\n  Open it in a browser (it works offline). Another website or range:\n"
+        f"  .venv/bin/python pipelines/report.py --duckdb {where} --website 'Acme Docs' "
+        "--start YYYY-MM-DD --end YYYY-MM-DD --out report.html"
     )
 
 

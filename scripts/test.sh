@@ -11,4 +11,9 @@ echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
 bash scripts/postgres.sh
+if [ ! -x /usr/bin/chromium ]; then  # the HTML report is tested in headless Chromium
+  echo "installing Debian's chromium for the report test"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+fi
 .venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"

@@ -114,6 +114,7 @@ def test_a_run_then_a_daily_run(tmp_path: Path, server: EmulatorServer) -> None:
         (("--websites", "nope.example"), "demo", 2, "is not a website this key can read"),
         (("--duckdb-memory-limit", "lots"), "demo", 2, "is not a memory size"),
         (("--shard", "4/3"), "demo", 2, "is not I/N with 1 <= I <= N"),
+        (("--duckdb-path", "x/databuddy.duckdb"), "demo", 2, "is named like the dataset"),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -240,3 +241,27 @@ def test_filesystem_destination_writes_delta_tables(tmp_path: Path, server: Emul
     days = {p.name for p in (lake / "databuddy" / "top_pages").glob("date=*")}
     assert days == {"date=2026-03-12", "date=2026-03-13", "date=2026-03-14"}
     assert table.metadata().partition_columns == ["date"] and len(table.to_pyarrow_table()) > 0
+
+
+def test_the_default_duckdb_file_loads(tmp_path: Path, server: EmulatorServer) -> None:
+    """No --duckdb-path: the documented default file, in the working directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update(
+        {
+            "DLT_DATA_DIR": str(tmp_path / "dlt"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            "SOURCES__DATABUDDY__API_KEY": server.emulator.config.api_key,
+        }
+    )
+    args = ["--base-url", server.url, "--as-of", "2026-03-15", "--start-date", "2026-03-14"]
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--queries", "top_pages", "--rpc-collections", "none"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    db = duckdb.connect(str(tmp_path / "databuddy_warehouse.duckdb"), read_only=True)
+    assert db.sql("SELECT count(*) FROM databuddy.top_pages").fetchall()[0][0] > 0

@@ -1,0 +1,269 @@
+"""pipelines/report.py: from a synced DuckDB to one self-contained HTML page that headless
+Chromium renders offline, with no console error, charts drawing the emulator's ground truth,
+and a screenshot; bad input gives one line and exit code 2."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.models import MODELS, create_models
+
+from .headless import chromium, chromium_missing
+from .modelling import END, START, Truth, sync_for_models
+from .syncing import days, make_pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = "Acme Store"
+FIRST, LAST = START, END  # the report's range: the synced days, ten days of March
+
+spec = importlib.util.spec_from_file_location("report_cli", ROOT / "pipelines" / "report.py")
+assert spec is not None and spec.loader is not None
+report_cli = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report_cli)
+
+
+@pytest.fixture(scope="module")
+def synced(server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file synced with what the models read, models created."""
+    tmp = tmp_path_factory.mktemp("report")
+    pipeline = make_pipeline(tmp)
+    sync_for_models(pipeline, server)
+    assert create_models(pipeline).skipped == {}
+    return tmp / "sync.duckdb"
+
+
+@pytest.fixture()
+def copy(synced: Path, tmp_path: Path) -> Path:
+    """A copy of the synced file that a test may change."""
+    return Path(shutil.copy(synced, tmp_path / "copy.duckdb"))
+
+
+@pytest.fixture(scope="module")
+def site_id(server: EmulatorServer) -> str:
+    reg = server.emulator.store.registry
+    return next(w["id"] for w in reg.websites_of(reg.demo_org_id) if w["name"] == SITE)
+
+
+@pytest.fixture(scope="module")
+def page(
+    synced: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Path, Path]]:
+    """The report written by the command (a real process), open in headless Chromium:
+    (page, report file, screenshot)."""
+    if missing := chromium_missing():
+        pytest.fail(missing, pytrace=False)
+    tmp = tmp_path_factory.mktemp("chromium")
+    out = tmp / "report.html"
+    command = [sys.executable, str(ROOT / "pipelines" / "report.py"), "--duckdb", str(synced)]
+    command += ["--website", SITE, "--start", FIRST.isoformat(), "--end", LAST.isoformat()]
+    done = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"Report of {SITE}, {FIRST} to {LAST}: {out.as_uri()}"
+    with chromium(tmp / "profile") as tab:
+        tab.open(out.as_uri())
+        shot = tab.screenshot(tmp / "report.png")
+        print(f"\nreport screenshot: {shot}")
+        yield tab, out, shot
+
+
+def drawn(tab: Any, chart: str) -> dict[str, dict[str, float]]:
+    """What a chart draws: series -> key (day or label) -> value, read from the live page."""
+    marks = tab.evaluate(
+        f"[...document.querySelectorAll('svg[data-chart=\"{chart}\"] [data-series]')]"
+        ".map(e => [e.dataset.series, e.dataset.key, e.dataset.value])"
+    )
+    out: dict[str, dict[str, float]] = {}
+    for series, key, value in marks:
+        out.setdefault(series, {})[key] = float(value)
+    return out
+
+
+def test_page_renders_offline_without_console_errors(
+    page: tuple[Any, Path, Path], record_property: Any
+) -> None:
+    tab, out, shot = page
+    assert tab.evaluate("document.title") == f"Databuddy report: {SITE}"
+    assert tab.console_errors() == []
+    assert tab.requested_urls() == [out.as_uri()], "the page fetched something besides itself"
+    boxes = tab.evaluate(
+        "[...document.querySelectorAll('svg.chart')].map(e => "
+        "[e.dataset.chart, e.getBoundingClientRect().width, e.getBoundingClientRect().height])"
+    )
+    assert len(boxes) >= 10 and all(w > 200 and h > 60 for _, w, h in boxes), boxes
+    html = out.read_text()
+    assert (
+        "<script" not in html
+        and "http://" not in html
+        and "https://" not in html.split("<body>")[0]
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    record_property("screenshot", str(shot))
+
+
+def test_daily_charts_draw_the_api_numbers(
+    page: tuple[Any, Path, Path], server: EmulatorServer, site_id: str
+) -> None:
+    tab, _, _ = page
+    truth = Truth(server)
+    traffic = {
+        d.isoformat(): truth.rows("events_by_date", site_id, d, d)[0] for d in days(FIRST, LAST)
+    }
+    chart = drawn(tab, "daily-traffic")
+    for series in ("pageviews", "visitors", "sessions"):
+        assert chart[series] == {d: r[series] for d, r in traffic.items()}, series
+    errors = {d.isoformat(): truth.rows("error_trends", site_id, d, d) for d in days(FIRST, LAST)}
+    assert drawn(tab, "errors")["errors"] == {d: r[0]["errors"] for d, r in errors.items() if r}
+    total = sum(r["pageviews"] for r in traffic.values())
+    kpi = tab.evaluate("document.querySelector('[data-kpi=pageviews] .value').textContent")
+    assert kpi == f"{total:,}"
+
+
+def test_weekly_and_monthly_visitors_are_the_api_period_counts(
+    page: tuple[Any, Path, Path], server: EmulatorServer, site_id: str
+) -> None:
+    """Unique visitors per week and month: what the API counted over each whole period (here
+    through the last synced day), never a sum of days."""
+    tab, _, _ = page
+    truth = Truth(server)
+
+    def visitors(first: date, last: date) -> float:
+        return float(truth.rows("summary_metrics", site_id, first, last)[0]["unique_visitors"])
+
+    assert drawn(tab, "weekly-visitors")["unique visitors"] == {
+        "Week of 2026-03-02": visitors(date(2026, 3, 2), date(2026, 3, 8)),
+        "Week of 2026-03-09": visitors(date(2026, 3, 9), LAST),
+    }
+    assert drawn(tab, "monthly-visitors")["unique visitors"] == {
+        "March 2026": visitors(date(2026, 3, 1), LAST)
+    }
+    daily_sum = sum(
+        truth.rows("events_by_date", site_id, d, d)[0]["visitors"] for d in days(FIRST, LAST)
+    )
+    assert visitors(FIRST, LAST) < daily_sum, "the fixture would not tell a sum of days apart"
+
+
+def test_top_pages_and_link_clicks_show_the_api_numbers(
+    page: tuple[Any, Path, Path], server: EmulatorServer, site_id: str
+) -> None:
+    tab, _, _ = page
+    truth = Truth(server)
+    march = truth.rows("top_pages", site_id, date(2026, 3, 1), LAST)
+    first_row = tab.evaluate(
+        '[...document.querySelectorAll(\'[data-table="top-pages-month-2026-03-01"] tbody '
+        "tr:first-child td')].map(e => e.textContent)"
+    )
+    best = max(march, key=lambda r: (r["pageviews"], r["visitors"]))
+    assert first_row[:4] == ["1", best["name"], f"{best['pageviews']:,}", f"{best['visitors']:,}"]
+    answers = {
+        link["name"]: [
+            r["clicks"]
+            for d in days(FIRST, LAST)
+            for r in truth.rows("link_clicks_by_day", link["id"], d, d, scope="link_id")
+        ]
+        for link in truth.links
+    }
+    # a link without a click in the range (deleted before it) has no bar
+    clicks = {name: float(sum(answer)) for name, answer in answers.items() if answer}
+    assert len(clicks) >= 3
+    assert drawn(tab, "link-clicks")["clicks"] == clicks
+
+
+def test_sections_of_models_not_created_are_listed_as_not_shown(copy: Path, tmp_path: Path) -> None:
+    with duckdb.connect(str(copy)) as db:
+        for model in MODELS[1:]:  # keep mart_daily_traffic only
+            db.execute(f"DROP VIEW databuddy.{model.name}")
+    out = tmp_path / "partial.html"
+    code = report_cli.main(["--duckdb", str(copy), "--website", SITE, "--out", str(out)])
+    assert code == 0
+    html = out.read_text()
+    assert 'data-chart="daily-traffic"' in html and 'id="channels"' not in html
+    for model in MODELS[1:]:
+        assert f"<li><code>{model.name}</code>: not created" in html
+
+
+def test_create_models_flag_creates_the_views_first(
+    copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with duckdb.connect(str(copy)) as db:
+        for model in MODELS:
+            db.execute(f"DROP VIEW databuddy.{model.name}")
+    out = tmp_path / "r.html"
+    assert report_cli.main(["--duckdb", str(copy), "--create-models", "--out", str(out)]) == 0
+    assert f"{len(MODELS)} views created or replaced" in capsys.readouterr().out
+    assert 'data-chart="link-clicks"' in out.read_text()
+
+
+BAD_INPUT = {
+    "no source": ([], "one of the arguments --duckdb --destination is required"),
+    "missing file": (["--duckdb", "{tmp}/none.duckdb"], "no such file"),
+    "not a database": (["--duckdb", "{tmp}/page.html"], "cannot be opened as a DuckDB"),
+    "unknown dataset": (["--duckdb", "{db}", "--dataset", "nope"], "--dataset nope: not in"),
+    "no models": (["--duckdb", "{tmp}/empty.duckdb"], "has no models (mart_daily_traffic)"),
+    "unknown website": (["--duckdb", "{db}", "--website", "acme.exampel"], "no website"),
+    "bad date": (["--duckdb", "{db}", "--start", "2026-02-30"], "is not a date"),
+    "end before start": (
+        ["--duckdb", "{db}", "--start", "2026-03-10", "--end", "2026-03-01"],
+        "--end 2026-03-01 is before --start 2026-03-10",
+    ),
+    "start after the data": (
+        ["--duckdb", "{db}", "--start", "2027-01-01"],
+        "no traffic from 2027-01-01: its last day is 2026-03-14",
+    ),
+    "range without data": (
+        ["--duckdb", "{db}", "--start", "2025-01-01", "--end", "2025-01-31"],
+        "no traffic from 2025-01-01 to 2025-01-31; its data covers",
+    ),
+    "missing folder": (["--duckdb", "{db}", "--out", "{tmp}/no/r.html"], "does not exist"),
+    "duckdb destination": (["--destination", "duckdb"], "give the file: --duckdb PATH"),
+    "unknown destination": (["--destination", "postgress"], "unknown destination 'postgress'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_one_line_and_exit_code_2(
+    case: str, copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "page.html").write_text("<html></html>")
+    duckdb.connect(str(tmp_path / "empty.duckdb")).execute("CREATE SCHEMA databuddy").close()
+    argv, message = BAD_INPUT[case]
+    out = tmp_path / "r.html"
+    code = report_cli.main(["--out", str(out), *(a.format(tmp=tmp_path, db=copy) for a in argv)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert not out.exists()
+
+
+def test_postgres_destination_errors_are_one_line(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The --destination path: a dataset that is not there is bad input (2); a server that does
+    not answer is a database failure (4)."""
+    out = ["--out", str(tmp_path / "r.html")]
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_url)
+    code = report_cli.main(["--destination", "postgres", "--dataset", "absent", *out])
+    assert code == 2 and "--dataset absent: no such dataset" in capsys.readouterr().err
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_url.replace(":5432/", ":1/"))
+    code = report_cli.main(["--destination", "postgres", "--dataset", "absent", *out])
+    err = capsys.readouterr().err
+    assert (
+        code == 4
+        and err.startswith("error: postgres could not be reached: ")
+        and err.count("\n") == 1
+    ), err
