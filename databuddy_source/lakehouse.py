@@ -86,7 +86,7 @@ def _hint(resource: DltResource) -> None:
         )
         resource.add_map(_scope_tracker(parent_column, date_column))
     elif strategy == "delete-insert":
-        # keyed by the primary key alone (sync_log), delete-insert is an upsert
+        # keyed by the primary key alone (sync_log, RPC collections), delete-insert is an upsert
         resource.apply_hints(
             table_format=TABLE_FORMAT,
             write_disposition={"disposition": "merge", "strategy": "upsert"},

@@ -148,15 +148,22 @@ def collection_resource(
     history: bool,
     failures: Callable[[str, str, APIError], None],
 ) -> DltResource:
-    """The dlt resource of one collection (``history``: keep every version, scd2)."""
+    """The dlt resource of one collection (``history``: keep every version, scd2).
+
+    Without history the table is merged by ``delete-insert`` on its primary key ``id``: the
+    one merge strategy every dlt SQL destination has (``upsert`` is missing on ClickHouse and
+    SQLAlchemy). Each run yields an object at most once, so the rows of a listed object are
+    replaced by its current version. ``id`` is declared non-null: ClickHouse refuses a
+    nullable sorting key, and every listed object has one."""
     disposition: Any = (
         {"disposition": "merge", "strategy": "scd2"}
         if history
-        else {"disposition": "merge", "strategy": "upsert"}
+        else {"disposition": "merge", "strategy": "delete-insert"}
     )
 
     columns: Any = {
         **column_hints(collection.procedure),
+        "id": {"data_type": "text", "nullable": False},
         "is_deleted": {"data_type": "bool"},
         "vanished_at": {"data_type": "timestamp", "nullable": True},
     }

@@ -4,10 +4,10 @@ model views (databuddy_source.models).
 
 Examples:
   python pipelines/report.py --duckdb databuddy_demo.duckdb
-  python pipelines/report.py --duckdb databuddy.duckdb --website acme.example \\
+  python pipelines/report.py --duckdb databuddy_warehouse.duckdb --website acme.example \\
       --start 2026-03-01 --end 2026-03-31 --out march.html
   python pipelines/report.py --destination postgres --dataset analytics --website "Acme Store"
-  python pipelines/report.py --duckdb databuddy.duckdb --create-models   # views first
+  python pipelines/report.py --duckdb databuddy_warehouse.duckdb --create-models   # views first
 
 Exit codes: 0 written; 2 bad input (file, dataset, website, dates, output path, models
 missing); 4 the database failed or could not be reached.

@@ -3,6 +3,7 @@ with the emulator's ground truth, slice by slice."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import httpx
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from databuddy_source import databuddy, last_report
@@ -21,6 +23,16 @@ from databuddy_source.resources import SyncReport
 
 NAMING = NamingConvention()
 AS_OF = "2026-03-15"
+DAILY_SYNC = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
+
+
+def daily_sync_module() -> Any:
+    """``pipelines/daily_sync.py`` (a script, not a package module), loaded as a module."""
+    spec = importlib.util.spec_from_file_location("daily_sync", DAILY_SYNC)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_pipeline(
@@ -44,12 +56,32 @@ def sync(pipeline: Any, server: EmulatorServer, **options: Any) -> SyncReport:
 
 
 def table_rows(pipeline: Any, table: str, where: str = "") -> list[dict[str, Any]]:
+    """Every row of ``table`` (``where``: the rest of the query) through the ``sql_client()`` of
+    ``pipeline`` (a dlt pipeline on any SQL destination, or an object offering the same). A
+    value the driver answers untyped is typed by the pipeline's schema, if it has one: SQLite
+    answers dates and timestamps as text and booleans as 0/1."""
     with (
         pipeline.sql_client() as sql,
         sql.execute_query(f"SELECT * FROM {sql.make_qualified_table_name(table)} {where}") as cur,
     ):
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        description = getattr(cur, "description", None)  # not on SQLAlchemy's cursor
+        names = [d[0] for d in description] if description else list(cur.columns_schema)
+        rows = cur.fetchall()
+    has_schema = getattr(pipeline, "default_schema_name", None) is not None
+    schemas = pipeline.default_schema.tables if has_schema else {}
+    columns = schemas.get(table, {}).get("columns", {})
+    types = {n: c.get("data_type") for n, c in columns.items()}
+    return [{n: _typed(types.get(n), v) for n, v in zip(names, row, strict=True)} for row in rows]
+
+
+def _typed(data_type: str | None, value: Any) -> Any:
+    if isinstance(value, str) and data_type == "date":
+        return date.fromisoformat(value)
+    if isinstance(value, str) and data_type == "timestamp":
+        return datetime.fromisoformat(value)
+    if type(value) is int and data_type == "bool":
+        return bool(value)
+    return value
 
 
 def _value(kind: str, array: bool, value: Any) -> Any:
@@ -150,3 +182,17 @@ def assert_table_equals_truth(
             )
             compared += len(want)
     return compared
+
+
+def change_objects(server: EmulatorServer) -> tuple[dict[str, Any], ...]:
+    """Upstream changes between two syncs: a renamed funnel, a soft-deleted goal, a hard-deleted
+    link. Returns the three objects as they were."""
+    admin = f"{server.url}/__emulator__/objects"
+    reg = server.emulator.store.registry
+    funnel = next(f for f in reg.collection("funnels").values() if not f.get("deletedAt"))
+    goal = next(g for g in reg.collection("goals").values() if not g.get("deletedAt"))
+    link = next(x for x in reg.collection("links").values() if not x.get("deletedAt"))
+    assert httpx.patch(f"{admin}/funnels/{funnel['id']}", json={"name": "Renamed"}).is_success
+    assert httpx.delete(f"{admin}/goals/{goal['id']}").is_success
+    assert httpx.delete(f"{admin}/links/{link['id']}", params={"hard": "true"}).is_success
+    return funnel, goal, link

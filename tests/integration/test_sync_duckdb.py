@@ -16,7 +16,7 @@ from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
-from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
+from .syncing import assert_table_equals_truth, change_objects, make_pipeline, sync, table_rows
 
 START = date(2026, 3, 8)
 YESTERDAY = date(2026, 3, 14)
@@ -149,14 +149,7 @@ def test_bounded_backfill_loads_exactly_its_range(server: EmulatorServer, tmp_pa
 def test_rpc_changes_are_reflected(server: EmulatorServer, tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     sync(pipeline, server, queries=["summary_metrics"], start_date="2026-03-14")
-    admin = f"{server.url}/__emulator__/objects"
-    reg = server.emulator.store.registry
-    funnel = next(f for f in reg.collection("funnels").values() if not f.get("deletedAt"))
-    goal = next(g for g in reg.collection("goals").values() if not g.get("deletedAt"))
-    link = next(x for x in reg.collection("links").values() if not x.get("deletedAt"))
-    assert httpx.patch(f"{admin}/funnels/{funnel['id']}", json={"name": "Renamed"}).is_success
-    assert httpx.delete(f"{admin}/goals/{goal['id']}").is_success
-    assert httpx.delete(f"{admin}/links/{link['id']}", params={"hard": "true"}).is_success
+    funnel, goal, link = change_objects(server)
     sync(pipeline, server, queries=["summary_metrics"], start_date="2026-03-14")
     funnels = {r["id"]: r for r in table_rows(pipeline, "funnels")}
     assert funnels[funnel["id"]]["name"] == "Renamed"
@@ -164,7 +157,7 @@ def test_rpc_changes_are_reflected(server: EmulatorServer, tmp_path: Path) -> No
     assert goals[goal["id"]]["is_deleted"] is True
     links = {r["id"]: r for r in table_rows(pipeline, "links")}
     assert links[link["id"]]["is_deleted"] is True and links[link["id"]]["vanished_at"]
-    assert len(links) == len(reg.collection("links")) + 1
+    assert len(links) == len(server.emulator.store.registry.collection("links")) + 1
 
 
 def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_path: Path) -> None:

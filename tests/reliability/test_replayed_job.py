@@ -88,7 +88,8 @@ def load(pipeline: Any, server: EmulatorServer, tmp: Path, target: str | None) -
                 target,
                 REPLAYED,
             ],
-            env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+            # one load job at a time: only REPLAYED's copy is in flight when the process dies
+            env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", "LOAD__WORKERS": "1"},
             capture_output=True,
             text=True,
             timeout=120,
