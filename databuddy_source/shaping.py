@@ -33,6 +33,28 @@ def _renamed(spec: TableSpec) -> dict[str, str]:
     return out
 
 
+def fractional_integer(spec: TableSpec, rows: Answer) -> str | None:
+    """Why ``rows`` (decoded by orjson) cannot load: a number with a fraction in a column the
+    contract types as an integer, which Arrow would silently truncate. None when they can.
+    Arrow-decoded answers never hold one (:mod:`.arrow_answers` declines them)."""
+    if isinstance(rows, pa.Table) or not rows:
+        return None
+    api_names = {new: old for old, new in _renamed(spec).items()}
+    for f in spec.arrow_schema():
+        if f.name in spec.key_columns or not pa.types.is_integer(f.type):
+            continue
+        name = api_names.get(f.name, f.name)
+        for row in rows:
+            value = row.get(name)
+            if type(value) is float and not value.is_integer():
+                return (
+                    f"{spec.name}: the API answered {value!r} for {name!r}, which the contract "
+                    "types as an integer; the slice was not loaded rather than truncated "
+                    "(please report it: the contract needs a fix)"
+                )
+    return None
+
+
 def slice_rows(planned: PlannedSlice, rows: Iterable[Row]) -> list[Row]:
     """The table rows of one answered slice (markers included)."""
     spec = planned.spec

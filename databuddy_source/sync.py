@@ -12,10 +12,10 @@ from typing import Any
 import pyarrow as pa
 
 from .client import Databuddy
-from .errors import AccessDeniedError, APIError, AuthenticationError
+from .errors import AccessDeniedError, APIError, AuthenticationError, ValidationError
 from .planning import Parent, PlannedSlice
 from .query_api import SliceOptions, SliceRows
-from .shaping import column_wise, read_schema
+from .shaping import column_wise, fractional_integer, read_schema
 
 MAX_PAGES = 1_000
 
@@ -228,11 +228,14 @@ class SliceFetcher:
                 result = results[outcome.slice.id]
                 result.pages += 1
                 result.request_id = outcome.request_id or result.request_id
-                if outcome.error is not None:
-                    result.error = outcome.error
+                planned = by_id[outcome.slice.id]
+                error = outcome.error
+                if error is None and (why := fractional_integer(planned.spec, outcome.rows)):
+                    error = ValidationError(why, request_id=outcome.request_id)
+                if error is not None:
+                    result.error = error
                     continue
                 result.rows = _joined(result.rows, outcome.rows)
-                planned = by_id[outcome.slice.id]
                 qtype = planned.spec.qtype
                 full = qtype.limit_applied and len(outcome.rows) >= (options.limit or self.limit)
                 if full and first:

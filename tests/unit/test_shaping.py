@@ -12,7 +12,13 @@ import pytest
 from databuddy_source.arrow_answers import answer_schema, decode
 from databuddy_source.catalog import EMPTY_SLICE, table_spec
 from databuddy_source.planning import Parent, Window, plan_table
-from databuddy_source.shaping import column_wise, read_schema, slice_rows, to_arrow
+from databuddy_source.shaping import (
+    column_wise,
+    fractional_integer,
+    read_schema,
+    slice_rows,
+    to_arrow,
+)
 
 SITE = Parent("website", "w1", date(2026, 3, 14))
 
@@ -220,3 +226,16 @@ def test_types_that_share_a_column_name_with_another_type_fall_back() -> None:
     b = pa.schema([pa.field("value", pa.string())])
     assert answer_schema([a, b]) is None
     assert answer_schema([a, a]) is not None
+
+
+def test_a_fraction_in_an_integer_column_is_refused_not_truncated() -> None:
+    spec = table_spec("top_pages")
+    assert pa.types.is_integer(spec.arrow_schema().field("pageviews").type)
+    whole = [{"name": "/", "pageviews": 3, "visitors": 2}, {"name": "/a", "pageviews": 4.0}]
+    assert fractional_integer(spec, whole) is None  # 4.0 is exactly 4
+    half = [*whole, {"name": "/b", "pageviews": 3.5, "visitors": 1}]
+    why = fractional_integer(spec, half)
+    assert why is not None and "3.5" in why and "'pageviews'" in why and "integer" in why
+    # what it guards against: Arrow itself would store 3
+    assert to_arrow(spec, [{"pageviews": 3.5}]).column("pageviews").to_pylist() == [3]
+    assert fractional_integer(spec, to_arrow(spec, whole)) is None  # Arrow answers: checked there
