@@ -44,14 +44,19 @@ _original_merge_sql = SqlMergeFollowupJob.__dict__["gen_merge_sql"].__func__
 _original_followups = SqlJobClientBase.create_table_chain_completed_followup_jobs
 
 
-def _nested(table: Any) -> bool:
-    primary_keys = get_columns_names_with_prop(table, "primary_key")
-    merge_keys = get_columns_names_with_prop(table, "merge_key")
+def _nests(primary_keys: Sequence[str], merge_keys: Sequence[str]) -> bool:
     return bool(primary_keys and merge_keys and set(merge_keys) <= set(primary_keys))
 
 
+def _nested(table: Any) -> bool:
+    return _nests(
+        get_columns_names_with_prop(table, "primary_key"),
+        get_columns_names_with_prop(table, "merge_key"),
+    )
+
+
 def _key_clauses(cls: Any, primary_keys: Sequence[str], merge_keys: Sequence[str]) -> list[str]:
-    if primary_keys and merge_keys and set(merge_keys) <= set(primary_keys):
+    if _nests(primary_keys, merge_keys):
         primary_keys = []  # implied by the merge key: the OR is the merge key alone
     clauses: list[str] = _original_clauses(cls, primary_keys, merge_keys)
     return clauses
