@@ -13,7 +13,7 @@ import dlt
 import httpx
 from dlt.extract.resource import DltResource
 
-from . import merge_keys, settings
+from . import merge_keys, pg_replace, settings
 from .catalog import table_spec
 from .client import Databuddy
 from .discovery import discover
@@ -31,6 +31,7 @@ from .retry import RetryPolicy
 from .rpc_resources import COLLECTIONS, collection_resource
 
 merge_keys.apply()  # dlt's delete-insert without a redundant OR (see merge_keys.py)
+pg_replace.apply()  # on PostgreSQL, a package's slices replaced with one write (pg_replace.py)
 
 _LAST = threading.local()
 

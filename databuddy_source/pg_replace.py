@@ -1,0 +1,193 @@
+"""On PostgreSQL, a query table's package replaces its slices in one transaction, each row
+written once, instead of dlt's merge through a staging table, which writes every row twice.
+
+dlt's delete-insert merge copies a package's rows into a staging table, then deletes the
+destination rows whose merge key the staging table holds and inserts the staged rows. On
+PostgreSQL the second write is half the load (B3: 3.3 s of a 2.6M-row backfill's 9 s).
+
+A query table's rows of one package are all in one Parquet file whenever dlt did not rotate
+files (the usual case). That file's job then does the merge itself, over one ADBC connection
+and in one transaction:
+
+1. the file's distinct merge keys (parent id, ``date``) go to a temporary table;
+2. destination rows with those keys are deleted (a slice read again replaces its rows whole);
+3. the file's rows, less the empty-slice markers (``_empty_slice``, dlt's hard-delete hint),
+   are copied into the destination table.
+
+A job that runs again (a resumed package, or a kill between commit and dlt's record of it)
+deletes what it inserted and inserts it again: replays leave the table unchanged, so neither
+staging nor the per-key dedup pass is needed. Readers see the table before or after the
+package, as with dlt's merge. Once the job has completed, dlt's merge job for the table is not
+created.
+
+Anything else takes dlt's staged merge unchanged: other destinations, tables of another shape
+(the RPC collections, ``sync_log``), or a table with more than one file in the package, where
+per-file transactions could delete each other's rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
+from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
+from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
+from dlt.destinations.job_client_impl import SqlJobClientBase
+
+from . import merge_keys
+
+log = logging.getLogger(__name__)
+
+KEYS_TABLE = "_databuddy_slice_keys"  # temporary: dropped with the job's connection
+JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order
+
+_original_create_load_job = PostgresClient.create_load_job
+
+
+def replaces_slices(table: Any, tables: Any) -> bool:
+    """A root table merged by delete-insert on a merge key nested in its primary key, with one
+    boolean hard-delete column and no nested tables: every query-type table, nothing else."""
+    disposition = table.get("write_disposition")
+    strategy = table.get("x-merge-strategy", "delete-insert")
+    if disposition != "merge" or strategy != "delete-insert" or table.get("parent"):
+        return False
+    markers = get_columns_names_with_prop(table, "hard_delete")
+    if len(markers) != 1 or table["columns"][markers[0]].get("data_type") != "bool":
+        return False
+    if get_columns_names_with_prop(table, "dedup_sort"):
+        return False
+    nested = get_nested_tables(tables, table["name"])
+    return merge_keys._nested(table) and len(nested) == 1
+
+
+def _package_files(file_path: str, table_name: str) -> set[str]:
+    """File ids of ``table_name``'s job files in the package of ``file_path``. Listed twice, in
+    the order jobs move, so that a file moving meanwhile is still seen."""
+    package = Path(file_path).parent.parent
+    found: set[str] = set()
+    for _ in range(2):
+        for folder in JOB_FOLDERS:
+            directory = package / folder
+            if not directory.is_dir():
+                continue
+            for entry in directory.iterdir():
+                try:
+                    parsed = ParsedLoadJobFileName.parse(entry.name)
+                except Exception:  # not a job file (an exception record, a temp file)
+                    continue
+                if parsed.table_name == table_name:
+                    found.add(parsed.file_id)
+    return found
+
+
+class SliceReplaceJob(PostgresParquetCopyJob):
+    """Deletes the file's slices and copies its rows, in one transaction (see module doc)."""
+
+    def __init__(self, file_path: str, table: Any, qualified_table: str, schema_name: str):
+        super().__init__(file_path)
+        self._connect_schema_name = schema_name  # the destination dataset, not staging
+        self._qualified_table = qualified_table
+        self._merge_keys = get_columns_names_with_prop(table, "merge_key")
+        self._marker = get_columns_names_with_prop(table, "hard_delete")[0]
+
+    def _keys(self, parquet: pq.ParquetFile) -> pa.Table:
+        keys = parquet.read(columns=self._merge_keys)
+        return keys.group_by(self._merge_keys).aggregate([])
+
+    def _rows(self, parquet: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
+        for batch in parquet.iter_batches(batch_size=65_536):
+            keep = pc.invert(pc.fill_null(batch.column(self._marker), False))
+            rows = batch.filter(keep)
+            if rows.num_rows:
+                yield rows
+
+    def run(self) -> None:
+        sql = self._job_client.sql_client
+        key_columns = [sql.escape_column_name(k) for k in self._merge_keys]
+        match = " AND ".join(f"d.{c} = k.{c}" for c in key_columns)
+        parquet = pq.ParquetFile(self._file_path)
+        keys = self._keys(parquet)
+        with self._connect() as conn, conn.cursor() as cur:
+            catalog_name, schema_name = self._set_catalog_and_schema()
+            cur.adbc_ingest(KEYS_TABLE, keys, mode="create", temporary=True)
+            cur.execute(f"ANALYZE pg_temp.{KEYS_TABLE}")  # a hash join, never a loop of scans
+            cur.execute(
+                f"DELETE FROM {self._qualified_table} AS d WHERE EXISTS "
+                f"(SELECT 1 FROM pg_temp.{KEYS_TABLE} AS k WHERE {match})"
+            )
+            deleted = cur.rowcount
+            reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, self._rows(parquet))
+            inserted = cur.adbc_ingest(
+                self.load_table_name,
+                reader,
+                mode="append",
+                catalog_name=catalog_name or None,
+                db_schema_name=schema_name,
+            )
+            conn.commit()
+        log.info(
+            "%s: %d slices replaced in one transaction (%d rows deleted, %d inserted)",
+            self.load_table_name,
+            keys.num_rows,
+            deleted,
+            inserted,
+        )
+
+
+def _create_load_job(
+    self: PostgresClient, table: Any, file_path: str, load_id: str, restore: bool = False
+) -> Any:
+    parsed = ParsedLoadJobFileName.parse(Path(file_path).name)
+    if (
+        parsed.file_format == "parquet"
+        and replaces_slices(table, self.schema.tables)
+        and _package_files(file_path, table["name"]) == {parsed.file_id}
+        and not self.sql_client.is_staging_dataset_active
+    ):
+        schema_name = self.sql_client.escape_column_name(
+            self.sql_client.dataset_name, quote=False, casefold=True
+        )
+        qualified = self.sql_client.make_qualified_table_name(table["name"])
+        return SliceReplaceJob(file_path, table, qualified, schema_name)
+    return _original_create_load_job(self, table, file_path, load_id, restore)
+
+
+def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
+    """True if the table's only job in this package was a ``SliceReplaceJob``: the same test
+    ``_create_load_job`` made, on the same files."""
+    own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
+    return len(own) == 1 and own[0].job_file_info.file_format == "parquet"
+
+
+def _followups(
+    self: PostgresClient, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
+) -> Any:
+    root = table_chain[0]
+    if (
+        len(table_chain) == 1
+        and completed_table_chain_jobs
+        and replaces_slices(root, self.schema.tables)
+        and replaced_in_place(root, completed_table_chain_jobs)
+    ):
+        # nothing staged for this table: dlt's own (non-merge) follow-ups only
+        jobs: list[Any] = super(SqlJobClientBase, self).create_table_chain_completed_followup_jobs(
+            table_chain, completed_table_chain_jobs
+        )
+        return jobs
+    return SqlJobClientBase.create_table_chain_completed_followup_jobs(
+        self, table_chain, completed_table_chain_jobs
+    )
+
+
+def apply() -> None:
+    if getattr(PostgresClient, "_databuddy_slice_replace", False):
+        return
+    PostgresClient.create_load_job = _create_load_job  # type: ignore[method-assign]
+    PostgresClient.create_table_chain_completed_followup_jobs = _followups  # type: ignore[method-assign,assignment]
+    PostgresClient._databuddy_slice_replace = True  # type: ignore[attr-defined]

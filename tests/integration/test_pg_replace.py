@@ -1,0 +1,128 @@
+"""PostgreSQL: a query table's package replaces its slices in one transaction, written once
+(pg_replace.py). Proved on a real server against the emulator's ground truth: re-read slices
+and empty answers replace old rows, a failing job changes nothing, and a package whose table
+spans several files falls back to dlt's staged merge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+
+from databuddy_source import resources
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
+from .test_sync_duckdb import START, YESTERDAY, parents_of
+
+TABLES = ["top_pages", "events_by_date"]
+
+
+@pytest.fixture()
+def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def pipeline(tmp_path: Path, postgres_url: str, pg_dataset: str) -> Any:
+    return make_pipeline(
+        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+    )
+
+
+def merge_jobs(pipeline: Any) -> list[str]:
+    """Names of the merge SQL jobs of the pipeline's last load package."""
+    load_id = pipeline.last_trace.last_load_info.loads_ids[-1]
+    done = Path(pipeline.working_dir) / "load" / "loaded" / load_id / "completed_jobs"
+    return sorted(p.name.split(".")[0] for p in done.glob("*.sql"))
+
+
+def staged(pipeline: Any, table: str) -> int:
+    with pipeline.sql_client() as sql:
+        with sql.with_staging_dataset():
+            name = sql.make_qualified_table_name(table)
+        return int(sql.execute_sql(f"SELECT count(*) FROM {name}")[0][0])
+
+
+def assert_equal_truth(pipeline: Any, server: EmulatorServer) -> None:
+    sites = parents_of(server)["website"]
+    for name in TABLES:
+        assert assert_table_equals_truth(pipeline, server, name, sites, START, YESTERDAY) > 0
+        rows = table_rows(pipeline, name)
+        assert not [r for r in rows if r["_empty_slice"]], f"{name}: a marker row was inserted"
+        keys = {(r["website_id"], r["date"], r["_slice_row"]) for r in rows}
+        assert len(keys) == len(rows), f"{name}: rows doubled"
+
+
+def test_slices_are_replaced_in_place_and_vanished_rows_go(
+    server: EmulatorServer, pipeline: Any
+) -> None:
+    sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
+    assert merge_jobs(pipeline) == ["sync_log"], "query tables need no merge job"
+    assert all(staged(pipeline, name) == 0 for name in TABLES), "nothing went through staging"
+    assert_equal_truth(pipeline, server)
+
+    site = next(iter(parents_of(server)["website"]))
+    deleted = next(
+        w["id"]
+        for w in server.emulator.store.registry.collection("websites").values()
+        if w["deletedAt"]
+    )
+    with pipeline.sql_client() as sql:  # rows the API no longer has, in re-read slices
+        sql.execute_sql(
+            "INSERT INTO top_pages (website_id, date, name, pageviews, _slice_row) "
+            "VALUES (%s, DATE '2026-03-13', '/ghost', 1, 999)",
+            site,
+        )
+        sql.execute_sql(  # the deleted website's answer is empty: only a marker row replaces it
+            "INSERT INTO events_by_date (website_id, date, pageviews, _slice_row) "
+            "VALUES (%s, DATE '2026-03-14', 7, 0)",
+            deleted,
+        )
+    sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
+    assert not [r for r in table_rows(pipeline, "top_pages") if r["name"] == "/ghost"]
+    assert not [r for r in table_rows(pipeline, "events_by_date") if r["website_id"] == deleted]
+    assert_equal_truth(pipeline, server)
+
+
+def test_a_failing_job_changes_nothing(server: EmulatorServer, pipeline: Any) -> None:
+    sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
+    before = sorted(table_rows(pipeline, "top_pages"), key=lambda r: str(sorted(r.items())))
+    with pipeline.sql_client() as sql:  # the server refuses the re-read rows, after the delete
+        sql.execute_sql(
+            "ALTER TABLE top_pages ADD CONSTRAINT refuse_new CHECK (date < DATE '2026-03-13') "
+            "NOT VALID"
+        )
+    with pytest.raises(Exception, match="refuse_new"):
+        sync(
+            pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"]
+        )
+    after = sorted(table_rows(pipeline, "top_pages"), key=lambda r: str(sorted(r.items())))
+    assert after == before, "the delete rolled back with the failed copy"
+    with pipeline.sql_client() as sql:
+        sql.execute_sql("ALTER TABLE top_pages DROP CONSTRAINT refuse_new")
+    sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
+    assert_equal_truth(pipeline, server)
+
+
+def test_a_table_in_several_files_takes_the_staged_merge(
+    server: EmulatorServer, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resources, "BATCH_ROWS", 100)  # tables handed to dlt in small batches
+    monkeypatch.setenv("DATA_WRITER__FILE_MAX_ITEMS", "200")  # and dlt rotates files often
+    sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
+    load_id = pipeline.last_trace.last_load_info.loads_ids[-1]
+    done = Path(pipeline.working_dir) / "load" / "loaded" / load_id / "completed_jobs"
+    assert len(list(done.glob("top_pages.*.parquet"))) > 1
+    assert "top_pages" in merge_jobs(pipeline), "several files: dlt's merge through staging"
+    assert_equal_truth(pipeline, server)
+    sync(
+        pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"]
+    )  # re-reads the lookback
+    assert_equal_truth(pipeline, server)
