@@ -23,11 +23,17 @@ created.
 Anything else takes dlt's staged merge unchanged: other destinations, tables of another shape
 (the RPC collections, ``sync_log``), or a table with more than one file in the package, where
 per-file transactions could delete each other's rows.
+
+Every Parquet load job on PostgreSQL (these and dlt's own) also opens its ADBC connection from
+one ADBC database per process and server: dlt makes a new database per job, and the driver's
+database setup costs 0.18 s of CPU, a connection from an existing one 0.01 s (five jobs a
+package).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
 from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
+from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 from dlt.destinations.job_client_impl import SqlJobClientBase
 
@@ -48,6 +55,32 @@ KEYS_TABLE = "_databuddy_slice_keys"  # temporary: dropped with the job's connec
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order
 
 _original_create_load_job = PostgresClient.create_load_job
+_original_connect = PostgresParquetCopyJob._connect
+_databases: dict[str, Any] = {}  # connection URI -> adbc_driver_manager's shared database
+_databases_lock = threading.Lock()
+
+
+def _connect(self: PostgresParquetCopyJob) -> Any:
+    """An ADBC connection from this process's database for the job's server (see module doc);
+    dlt's own way if this ADBC version has no shareable database."""
+    from adbc_driver_manager import _lib, dbapi
+
+    shared = getattr(dbapi, "_SharedDatabase", None)
+    if shared is None:
+        return _original_connect(self)
+    config: Any = self._job_client.config
+    uri = config.credentials.to_native_representation()
+    with _databases_lock:
+        try:
+            database = _databases.get(uri)
+            if database is None:
+                driver = get_adbc_driver_location()
+                database = _databases[uri] = shared(_lib.AdbcDatabase(driver=driver, uri=uri))
+            connection = _lib.AdbcConnection(database._db)
+        except Exception:
+            _databases.pop(uri, None)  # the next job sets the database up again
+            raise
+    return dbapi.Connection(database, connection)
 
 
 def replaces_slices(table: Any, tables: Any) -> bool:
@@ -189,5 +222,6 @@ def apply() -> None:
     if getattr(PostgresClient, "_databuddy_slice_replace", False):
         return
     PostgresClient.create_load_job = _create_load_job  # type: ignore[method-assign]
+    PostgresParquetCopyJob._connect = _connect  # type: ignore[method-assign]
     PostgresClient.create_table_chain_completed_followup_jobs = _followups  # type: ignore[method-assign,assignment]
     PostgresClient._databuddy_slice_replace = True  # type: ignore[attr-defined]
