@@ -9,9 +9,10 @@ A query table's rows of one package are all in one Parquet file whenever dlt did
 files (the usual case). That file's job then does the merge itself, over one ADBC connection
 and in one transaction:
 
-1. the file's distinct merge keys (parent id, ``date``) go to a temporary table;
-2. destination rows with those keys are deleted (a slice read again replaces its rows whole);
-3. the file's rows, less the empty-slice markers (``_empty_slice``, dlt's hard-delete hint),
+1. destination rows whose merge key (parent id, ``date``) is one of the file's are deleted (a
+   slice read again replaces its rows whole; the keys go inline as a ``VALUES`` list, so no
+   temporary table and no ``TEMP`` privilege is needed);
+2. the file's rows, less the empty-slice markers (``_empty_slice``, dlt's hard-delete hint),
    are copied into the destination table.
 
 A job that runs again (a resumed package, or a kill between commit and dlt's record of it)
@@ -41,6 +42,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from dlt.common.data_writers.escape import escape_postgres_literal
 from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
 from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
@@ -51,7 +53,7 @@ from . import merge_keys
 
 log = logging.getLogger(__name__)
 
-KEYS_TABLE = "_databuddy_slice_keys"  # temporary: dropped with the job's connection
+KEY_TYPES = {"text": "text", "date": "date", "bigint": "bigint"}  # merge key type -> SQL cast
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order
 
 _original_create_load_job = PostgresClient.create_load_job
@@ -95,8 +97,29 @@ def replaces_slices(table: Any, tables: Any) -> bool:
         return False
     if get_columns_names_with_prop(table, "dedup_sort"):
         return False
+    keys = get_columns_names_with_prop(table, "merge_key")
+    if any(table["columns"][k].get("data_type") not in KEY_TYPES for k in keys):
+        return False
     nested = get_nested_tables(tables, table["name"])
     return merge_keys._nested(table) and len(nested) == 1
+
+
+def delete_keys_sql(
+    qualified_table: str, columns: Sequence[str], types: Sequence[str], keys: pa.Table
+) -> str:
+    """``DELETE`` of the rows of ``qualified_table`` whose ``columns`` (quoted) equal a row of
+    ``keys``, its values inline as escaped literals cast to ``types``."""
+    values = ",\n".join(
+        "("
+        + ", ".join(
+            f"CAST({escape_postgres_literal(v)} AS {t})"
+            for v, t in zip(row.values(), types, strict=True)
+        )
+        + ")"
+        for row in keys.to_pylist()
+    )
+    matched = ", ".join(f"d.{c}" for c in columns)
+    return f"DELETE FROM {qualified_table} AS d WHERE ({matched}) IN (VALUES {values})"
 
 
 def _package_files(file_path: str, table_name: str) -> set[str]:
@@ -127,11 +150,14 @@ class SliceReplaceJob(PostgresParquetCopyJob):
         self._connect_schema_name = schema_name  # the destination dataset, not staging
         self._qualified_table = qualified_table
         self._merge_keys = get_columns_names_with_prop(table, "merge_key")
+        self._key_types = [KEY_TYPES[table["columns"][k]["data_type"]] for k in self._merge_keys]
         self._marker = get_columns_names_with_prop(table, "hard_delete")[0]
 
-    def _keys(self, parquet: pq.ParquetFile) -> pa.Table:
-        keys = parquet.read(columns=self._merge_keys)
-        return keys.group_by(self._merge_keys).aggregate([])
+    def _delete_sql(self, parquet: pq.ParquetFile) -> tuple[str, int]:
+        sql = self._job_client.sql_client
+        keys = parquet.read(columns=self._merge_keys).group_by(self._merge_keys).aggregate([])
+        columns = [sql.escape_column_name(k) for k in self._merge_keys]
+        return delete_keys_sql(self._qualified_table, columns, self._key_types, keys), keys.num_rows
 
     def _rows(self, parquet: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
         for batch in parquet.iter_batches(batch_size=65_536):
@@ -141,20 +167,14 @@ class SliceReplaceJob(PostgresParquetCopyJob):
                 yield rows
 
     def run(self) -> None:
-        sql = self._job_client.sql_client
-        key_columns = [sql.escape_column_name(k) for k in self._merge_keys]
-        match = " AND ".join(f"d.{c} = k.{c}" for c in key_columns)
         parquet = pq.ParquetFile(self._file_path)
-        keys = self._keys(parquet)
+        delete, slices = self._delete_sql(parquet)
         with self._connect() as conn, conn.cursor() as cur:
             catalog_name, schema_name = self._set_catalog_and_schema()
-            cur.adbc_ingest(KEYS_TABLE, keys, mode="create", temporary=True)
-            cur.execute(f"ANALYZE pg_temp.{KEYS_TABLE}")  # a hash join, never a loop of scans
-            cur.execute(
-                f"DELETE FROM {self._qualified_table} AS d WHERE EXISTS "
-                f"(SELECT 1 FROM pg_temp.{KEYS_TABLE} AS k WHERE {match})"
-            )
-            deleted = cur.rowcount
+            deleted = 0
+            if slices:  # a file of no rows has no keys (and VALUES needs one)
+                cur.execute(delete)
+                deleted = cur.rowcount
             reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, self._rows(parquet))
             inserted = cur.adbc_ingest(
                 self.load_table_name,
@@ -167,7 +187,7 @@ class SliceReplaceJob(PostgresParquetCopyJob):
         log.info(
             "%s: %d slices replaced in one transaction (%d rows deleted, %d inserted)",
             self.load_table_name,
-            keys.num_rows,
+            slices,
             deleted,
             inserted,
         )

@@ -1,21 +1,25 @@
 """PostgreSQL: a query table's package replaces its slices in one transaction, written once
 (pg_replace.py). Proved on a real server against the emulator's ground truth: re-read slices
-and empty answers replace old rows, a failing job changes nothing, and a package whose table
-spans several files falls back to dlt's staged merge."""
+and empty answers replace old rows, a failing job changes nothing, a package whose table spans
+several files falls back to dlt's staged merge, and the inline keys of the delete match exactly
+(quotes, backslashes, line breaks)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import pytest
 
 from databuddy_source import resources
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.pg_replace import delete_keys_sql
 
 from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
 from .test_sync_duckdb import START, YESTERDAY, parents_of
@@ -126,3 +130,25 @@ def test_a_table_in_several_files_takes_the_staged_merge(
         pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"]
     )  # re-reads the lookback
     assert_equal_truth(pipeline, server)
+
+
+def test_the_delete_matches_exactly_the_files_keys(postgres_url: str, pg_dataset: str) -> None:
+    import psycopg2
+
+    ids = ["o'brien", "back\\slash", 'quote"d', "line\nbreak", "plain"]
+    day, other = date(2026, 3, 1), date(2026, 3, 2)
+    keys = pa.table({"website_id": ids, "date": pa.array([day] * len(ids), pa.date32())})
+    con = psycopg2.connect(postgres_url)
+    with con, con.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{pg_dataset}"')
+        cur.execute(f'CREATE TABLE "{pg_dataset}".t (website_id varchar, date date, n bigint)')
+        for i, site in enumerate([*ids, "o'brien2"]):
+            for d in (day, other):
+                cur.execute(f'INSERT INTO "{pg_dataset}".t VALUES (%s, %s, %s)', (site, d, i))
+        table = f'"{pg_dataset}"."t"'
+        cur.execute(delete_keys_sql(table, ['"website_id"', '"date"'], ["text", "date"], keys))
+        assert cur.rowcount == len(ids)
+        cur.execute(f'SELECT website_id, date FROM "{pg_dataset}".t')
+        left = set(cur.fetchall())
+    con.close()
+    assert left == {(s, other) for s in ids} | {("o'brien2", day), ("o'brien2", other)}
