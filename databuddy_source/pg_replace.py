@@ -184,7 +184,7 @@ class SliceReplaceJob(PostgresParquetCopyJob):
                 db_schema_name=schema_name,
             )
             conn.commit()
-        log.info(
+        log.debug(
             "%s: %d slices replaced in one transaction (%d rows deleted, %d inserted)",
             self.load_table_name,
             slices,
