@@ -215,7 +215,10 @@ def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
     """True if the table's only job in this package was a ``SliceReplaceJob``: the same test
     ``_create_load_job`` made, on the same files."""
     own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
-    return len(own) == 1 and own[0].job_file_info.file_format == "parquet"
+    if len(own) != 1 or own[0].job_file_info.file_format != "parquet":
+        return False
+    info = own[0].job_file_info
+    return _package_files(own[0].file_path, table["name"]) == {info.file_id}
 
 
 def _followups(
