@@ -160,7 +160,7 @@ class SliceReplaceJob(PostgresParquetCopyJob):
         return delete_keys_sql(self._qualified_table, columns, self._key_types, keys), keys.num_rows
 
     def _rows(self, parquet: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
-        for batch in parquet.iter_batches(batch_size=65_536):
+        for batch in parquet.iter_batches(batch_size=16_384):  # ADBC holds less per copy
             keep = pc.invert(pc.fill_null(batch.column(self._marker), False))
             rows = batch.filter(keep)
             if rows.num_rows:
