@@ -48,7 +48,8 @@ def _nests(primary_keys: Sequence[str], merge_keys: Sequence[str]) -> bool:
     return bool(primary_keys and merge_keys and set(merge_keys) <= set(primary_keys))
 
 
-def _nested(table: Any) -> bool:
+def keys_nested(table: Any) -> bool:
+    """True if ``table``'s merge key columns are all primary-key columns."""
     return _nests(
         get_columns_names_with_prop(table, "primary_key"),
         get_columns_names_with_prop(table, "merge_key"),
@@ -98,7 +99,8 @@ def _followups(
     self: Any, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
 ) -> Any:
     root = table_chain[0]
-    if root.get("write_disposition") == "merge" and completed_table_chain_jobs and _nested(root):
+    merged = root.get("write_disposition") == "merge"
+    if merged and completed_table_chain_jobs and keys_nested(root):
         rows = job_rows(root["name"], completed_table_chain_jobs)
         if rows is not None:
             table_chain = [{**root, JOB_ROWS_HINT: rows}, *table_chain[1:]]

@@ -101,7 +101,7 @@ def replaces_slices(table: Any, tables: Any) -> bool:
     if any(table["columns"][k].get("data_type") not in KEY_TYPES for k in keys):
         return False
     nested = get_nested_tables(tables, table["name"])
-    return merge_keys._nested(table) and len(nested) == 1
+    return merge_keys.keys_nested(table) and len(nested) == 1
 
 
 def delete_keys_sql(
@@ -140,6 +140,14 @@ def _package_files(file_path: str, table_name: str) -> set[str]:
                 if parsed.table_name == table_name:
                     found.add(parsed.file_id)
     return found
+
+
+def _alone_in_package(file_path: str, table_name: str) -> bool:
+    """True if ``file_path`` is a Parquet file and ``table_name``'s only job file in its
+    package: the test for a ``SliceReplaceJob``, made again when the merge job would be."""
+    parsed = ParsedLoadJobFileName.parse(Path(file_path).name)
+    files = _package_files(file_path, table_name)
+    return parsed.file_format == "parquet" and files == {parsed.file_id}
 
 
 class SliceReplaceJob(PostgresParquetCopyJob):
@@ -196,11 +204,9 @@ class SliceReplaceJob(PostgresParquetCopyJob):
 def _create_load_job(
     self: PostgresClient, table: Any, file_path: str, load_id: str, restore: bool = False
 ) -> Any:
-    parsed = ParsedLoadJobFileName.parse(Path(file_path).name)
     if (
-        parsed.file_format == "parquet"
-        and replaces_slices(table, self.schema.tables)
-        and _package_files(file_path, table["name"]) == {parsed.file_id}
+        replaces_slices(table, self.schema.tables)
+        and _alone_in_package(file_path, table["name"])
         and not self.sql_client.is_staging_dataset_active
     ):
         schema_name = self.sql_client.escape_column_name(
@@ -212,13 +218,9 @@ def _create_load_job(
 
 
 def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
-    """True if the table's only job in this package was a ``SliceReplaceJob``: the same test
-    ``_create_load_job`` made, on the same files."""
+    """True if the table's only job in this package was a ``SliceReplaceJob``."""
     own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
-    if len(own) != 1 or own[0].job_file_info.file_format != "parquet":
-        return False
-    info = own[0].job_file_info
-    return _package_files(own[0].file_path, table["name"]) == {info.file_id}
+    return len(own) == 1 and _alone_in_package(own[0].file_path, table["name"])
 
 
 def _followups(
