@@ -67,6 +67,7 @@ def fixture_summary(store: Store) -> dict[str, Any]:
             "expired": fixtures.EXPIRED_KEY,
             "links_only": fixtures.LINKS_ONLY_KEY,
             "other_org": fixtures.OTHER_ORG_KEY,
+            "read_data": fixtures.READ_DATA_KEY,
         },
         "session_cookies": {
             "owner": f"{fixtures.SESSION_COOKIE_NAMES[0]}={fixtures.OWNER_SESSION_TOKEN}",

@@ -32,6 +32,7 @@ REVOKED_KEY = make_key("demoRevokedKey")
 EXPIRED_KEY = make_key("demoExpiredKey")
 LINKS_ONLY_KEY = make_key("demoLinksOnlyKey")
 OTHER_ORG_KEY = make_key("otherOrgGlobalKey")
+READ_DATA_KEY = make_key("demoReadDataKey")  # global, read:data only: the usual key of a user
 OWNER_SESSION_TOKEN = "demo-owner-session-token"
 VIEWER_SESSION_TOKEN = "demo-viewer-session-token"
 SESSION_COOKIE_NAMES = ("__Secure-databuddy.session_token", "databuddy-dev.session_token")
@@ -280,10 +281,15 @@ def _add_api_keys(
         ("Links-only key", LINKS_ONLY_KEY, demo_org, ["read:links"], {}, {}),
         ("Globex key", OTHER_ORG_KEY, other_org, ALL_SCOPES, {"global": ["read:data"]}, {}),
     ]
+    # added later than the others: its id comes from its own generator, so theirs stay the same
+    own = random.Random(f"{config.seed}:read-data-key")
+    specs.append(
+        ("Read-data key", READ_DATA_KEY, demo_org, ["read:data"], {"global": ["read:data"]}, {})
+    )
     for i, (name, secret, org, scopes, resources, extra) in enumerate(specs):
         created = start + timedelta(days=1 + i)
         key: dict[str, Any] = {
-            "id": seeded_uuid(rng),
+            "id": seeded_uuid(own if secret == READ_DATA_KEY else rng),
             "name": name,
             "prefix": "dbdy",
             "start": secret[:8],

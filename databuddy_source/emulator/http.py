@@ -42,6 +42,11 @@ def text_response(text: str, status: int) -> Response:
     return Response(text, status_code=status, media_type="text/plain;charset=utf-8")
 
 
+def not_found() -> Response:
+    """The API's answer to a path no route serves: ``Not Found`` as an untyped byte stream."""
+    return Response(b"Not Found", status_code=404, media_type="application/octet-stream")
+
+
 def parse_error() -> Response:
     """The API's answer to a body that is not JSON (the framework's parse error)."""
     return json_response({"success": False, "error": "Bad Request", "code": "PARSE"}, 400)

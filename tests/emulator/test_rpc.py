@@ -188,11 +188,11 @@ def test_get_is_method_not_supported(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("path", ["/rpc/websites/nope", "/rpc/unknown/list", "/rpc"])
-def test_unknown_rpc_path_is_plain_text_404(client: httpx.Client, path: str) -> None:
+def test_unknown_rpc_path_is_a_bare_404(client: httpx.Client, path: str) -> None:
     response = client.post(path, json={}, headers=KEY)
     assert response.status_code == 404
     assert response.text == "Not Found"
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"] == "application/octet-stream"
 
 
 def test_input_validation_failure(client: httpx.Client) -> None:

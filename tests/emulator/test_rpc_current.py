@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from databuddy_source.contract import rpc_procedures
+from databuddy_source.emulator import fixtures as fx
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import serve
 from databuddy_source.emulator.store import Store
@@ -93,3 +94,12 @@ def test_email_notification_settings(client: httpx.Client) -> None:
 
 def _org(client: httpx.Client) -> str:
     return str(client.get("/__emulator__/fixtures").json()["organizations"]["demo"])
+
+
+def test_a_read_data_key_reads_websites_but_not_links(client: httpx.Client) -> None:
+    read_data = {"x-api-key": fx.READ_DATA_KEY}
+    assert ok(call(client, "websites.list", {}, read_data))
+    for pid in ("links.list", "linkFolders.list"):
+        r = call(client, pid, {}, read_data)
+        assert r.status_code == 403
+        assert r.json()["json"]["message"] == "API key missing read:links scope"

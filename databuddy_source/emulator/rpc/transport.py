@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...contract import rpc_procedures
 from ..auth import authenticate
-from ..http import json_response, text_response
+from ..http import json_response, not_found
 from ..store import Store
 from .context import Ctx
 from .errors import RpcError, unauthorized, validation_failed
@@ -107,7 +107,7 @@ def _rpc_endpoint(store: Store, proc: dict[str, Any]) -> Endpoint:
 def _rest_endpoint(store: Store, proc: dict[str, Any]) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if request.method != "POST":
-            return text_response("Not Found", 404)
+            return not_found()
         try:
             raw = await _read_json(request)
             output = await _execute(store, proc, request, raw)
@@ -119,7 +119,7 @@ def _rest_endpoint(store: Store, proc: dict[str, Any]) -> Endpoint:
 
 
 async def _not_found(request: Request) -> Response:
-    return text_response("Not Found", 404)
+    return not_found()
 
 
 async def _spec(request: Request) -> Response:
