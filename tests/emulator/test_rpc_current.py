@@ -103,3 +103,19 @@ def test_a_read_data_key_reads_websites_but_not_links(client: httpx.Client) -> N
         r = call(client, pid, {}, read_data)
         assert r.status_code == 403
         assert r.json()["json"]["message"] == "API key missing read:links scope"
+
+
+def test_public_procedures_on_private_websites_answer_a_bare_unauthorized(
+    client: httpx.Client,
+) -> None:
+    private = client.get("/__emulator__/fixtures").json()["websites"][0]
+    assert private["isPublic"] is False
+    for pid, data in (
+        ("websites.getPublicSummary", {"id": private["id"]}),
+        ("flags.list", {"websiteId": private["id"]}),
+    ):
+        r = call(client, pid, data, {})
+        assert (r.status_code, r.json()["json"]["message"]) == (401, "Unauthorized"), pid
+    # a protected procedure is refused before its handler, with the longer message
+    r = call(client, "websites.getById", {"id": private["id"]}, {})
+    assert r.json()["json"]["message"] == "Authentication is required for this action"

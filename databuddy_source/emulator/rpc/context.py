@@ -52,8 +52,10 @@ class Ctx:
 
     # ------------------------------------------------------------------ identity
     def require_principal(self) -> Principal:
+        """The caller; a handler reached without one (a public procedure on a private
+        resource) answers the workspace check's bare "Unauthorized"."""
         if self.principal is None:
-            raise unauthorized()
+            raise unauthorized("Unauthorized")
         return self.principal
 
     @property
