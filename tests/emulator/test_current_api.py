@@ -314,3 +314,17 @@ def test_the_previous_version_keeps_its_catalogue_without_gate(previous: Emulato
     anonymous = ask(previous, {"parameters": ["screen_resolution"], **RANGE},
                     website_id=x["public_site"])  # fmt: skip
     assert anonymous.status_code == 200
+
+
+def test_an_unknown_time_zone_fails_only_the_types_that_read_it(
+    api: httpx.Client, demo_ids: dict[str, str]
+) -> None:
+    r = api.post(
+        "/v1/query",
+        params={"website_id": demo_ids["website_id"], "timezone": "Mars/Olympus"},
+        json={"parameters": ["top_pages", "events_by_date"], "limit": 1, **RANGE},
+    )
+    ok, failed = r.json()["data"]
+    assert (ok["parameter"], ok["success"], len(ok["data"])) == ("top_pages", True, 1)
+    assert failed["parameter"] == "events_by_date"
+    assert failed["error"].startswith("Cannot load time zone Mars/Olympus")

@@ -178,7 +178,7 @@ def _run(
                     sort_by=sort_by,
                     sort_order=sort_order,
                 )
-                if not tz_ok:
+                if not tz_ok and ctx.qtype.timezone_aware:  # the others never read it
                     raise ParameterError(f"Cannot load time zone {timezone}")
                 if sort_by and sort_by not in SORTABLE:
                     order = f"{sort_by} {str(sort_order).upper()}"
