@@ -328,3 +328,23 @@ def test_an_unknown_time_zone_fails_only_the_types_that_read_it(
     assert (ok["parameter"], ok["success"], len(ok["data"])) == ("top_pages", True, 1)
     assert failed["parameter"] == "events_by_date"
     assert failed["error"].startswith("Cannot load time zone Mars/Olympus")
+
+
+def test_an_organization_request_covers_all_its_live_websites(
+    api: httpx.Client, server: EmulatorServer
+) -> None:
+    reg = server.emulator.store.registry
+    body = {"parameters": ["summary_metrics"], **RANGE}
+    org = api.post("/v1/query", params={"organization_id": reg.demo_org_id}, json=body)
+    total = org.json()["data"][0]["data"][0]
+    per_site = [
+        on_site(api, w["id"], body).json()["data"][0]["data"]
+        for w in reg.websites_of(reg.demo_org_id)
+        if not w["deletedAt"]
+    ]
+    assert total["pageviews"] == sum(rows[0]["pageviews"] for rows in per_site if rows) > 0
+    # visitors are counted once across the websites
+    assert total["unique_visitors"] <= sum(rows[0]["unique_visitors"] for rows in per_site if rows)
+    # the key's organization is the fallback when no id is given
+    fallback = api.post("/v1/query", json=body).json()["data"][0]["data"][0]
+    assert fallback == total

@@ -205,6 +205,15 @@ class QueryContext:
             return f"strftime(date_trunc('hour', {self.local(col)}), '%Y-%m-%d %H:00:00')"
         return f"strftime({self.local(col)}, '%Y-%m-%d')"
 
+    def scope_condition(self, column: str, value: str | None = None) -> str:
+        """``column`` matching this parameter's project; an organization-wide request matches
+        every one of the organization's websites (``extra["website_ids"]``) on the website
+        columns."""
+        ids = self.extra.get("website_ids")
+        if value is None and isinstance(ids, list) and column in ("client_id", "website_id"):
+            return f"{column} IN {lit_list([str(i) for i in ids])}" if ids else "FALSE"
+        return f"{column} = {lit(value or self.project_id)}"
+
     # ---------------------------------------------------------------- sources
     def source(
         self,
@@ -220,7 +229,7 @@ class QueryContext:
         (when the type applies filters and ``filtered`` is true)."""
         raw = RAW_TABLES[table]
         conditions = [
-            f"{key or raw.key} = {lit(key_value or self.project_id)}",
+            self.scope_condition(key or raw.key, key_value),
             f"ingested_at <= {lit(self.now.isoformat(sep=' '))}::TIMESTAMP",
         ]
         if in_range and not self.qtype.date_range_ignored:

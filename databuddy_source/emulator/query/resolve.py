@@ -129,6 +129,11 @@ def make_context(
         raise HourlyRangeTooLong(HourlyRangeTooLong.message)
     check_filters(qtype, filters)
     organization = owner_organization(registry, scope) or ""
+    extra: dict[str, object] = {}
+    if project_id == scope.organization_id and qtype.project != "organization":
+        # an organization's request covers all of its websites that are not deleted
+        extra["website_ids"] = [w["id"] for w in registry.live("websites")
+                                if w["organizationId"] == scope.organization_id]  # fmt: skip
     return QueryContext(
         qtype=qtype,
         project_id=project_id,
@@ -144,4 +149,5 @@ def make_context(
         now=now,
         sort_by=sort_by,
         sort_order=sort_order,
+        extra=extra,
     )
