@@ -348,3 +348,31 @@ def test_an_organization_request_covers_all_its_live_websites(
     # the key's organization is the fallback when no id is given
     fallback = api.post("/v1/query", json=body).json()["data"][0]["data"][0]
     assert fallback == total
+
+
+def test_interesting_sessions_rank_by_their_score(
+    api: httpx.Client, demo_ids: dict[str, str]
+) -> None:
+    def rows(**paging: int) -> list[dict[str, Any]]:
+        body = {"parameters": ["interesting_sessions"], **RANGE, **paging}
+        data: list[dict[str, Any]] = on_site(api, demo_ids["website_id"], body).json()["data"][0][
+            "data"
+        ]
+        return data
+
+    top = rows(limit=40)
+    assert len(top) == 40 and next(iter(top[0])) == "bs.session_id"  # the server's column name
+    for r in top:
+        engagement = min(r["analytics_engagement_events"] + r["custom_events"], 20)
+        assert r["interesting_score"] == (
+            min(r["page_views"], 10) * 2
+            + min(r["unique_pages"], 8) * 3
+            + engagement
+            + min(r["errors"], 10) * 2
+            + (5 if r["duration_seconds"] >= 120 else 0)
+        )
+        assert r["page_views"] > 0 and len(set(r["paths"])) == len(r["paths"]) <= 12
+        assert len(r["paths"]) == min(r["unique_pages"], 12)
+    keys = [(r["interesting_score"], r["last_visit"]) for r in top]
+    assert keys == sorted(keys, reverse=True)
+    assert rows(limit=20, page=2) == top[20:]
