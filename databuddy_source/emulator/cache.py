@@ -56,14 +56,21 @@ class QueryCache:
     """The API database's query cache: a result is stored when a query runs for the second time
     and served to identical queries until ``ttl`` seconds (virtual time) after it was stored.
 
-    Keys are whatever identifies a query's text; values are serialized rows. Thread-safe.
+    Keys are whatever identifies a query's text; values are serialized rows. Thread-safe and
+    bounded: a run count is forgotten ``ttl`` seconds after the first run, and at most
+    ``max_keys`` counts and ``max_bytes`` of results are kept (the oldest go first), so a long
+    benchmark of distinct queries does not grow it without end.
     """
 
-    def __init__(self, ttl: float, min_runs: int = 2) -> None:
+    def __init__(
+        self, ttl: float, min_runs: int = 2, max_keys: int = 100_000, max_bytes: int = 256 << 20
+    ) -> None:
         self.ttl = ttl
         self.min_runs = min_runs
-        self._runs: dict[Hashable, int] = {}
-        self._items: dict[Hashable, tuple[float, orjson.Fragment]] = {}
+        self.max_keys, self.max_bytes = max_keys, max_bytes
+        self._runs: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()  # count, first run
+        self._items: OrderedDict[Hashable, tuple[float, orjson.Fragment, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
 
@@ -73,7 +80,7 @@ class QueryCache:
             if item is None:
                 return None
             if now >= item[0]:
-                del self._items[key]
+                self._drop(key)
                 return None
             self.hits += 1
             return item[1]
@@ -82,13 +89,28 @@ class QueryCache:
         """Note one run of ``key`` (stored from its ``min_runs``-th run on)."""
         fragment = orjson.Fragment(serialized)
         with self._lock:
-            runs = self._runs[key] = self._runs.get(key, 0) + 1
-            if runs >= self.min_runs:
-                self._items[key] = (now + self.ttl, fragment)
-                self._runs.pop(key, None)
+            count, first = self._runs.pop(key, (0, now))
+            if now - first >= self.ttl:
+                count, first = 0, now
+            if count + 1 < self.min_runs:
+                self._runs[key] = (count + 1, first)
+                while len(self._runs) > self.max_keys:
+                    self._runs.popitem(last=False)
+                return fragment
+            self._drop(key)
+            self._items[key] = (now + self.ttl, fragment, len(serialized))
+            self._bytes += len(serialized)
+            while self._bytes > self.max_bytes or len(self._items) > self.max_keys:
+                self._drop(next(iter(self._items)))
         return fragment
+
+    def _drop(self, key: Hashable) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self._bytes -= item[2]
 
     def clear(self) -> None:
         with self._lock:
             self._runs.clear()
             self._items.clear()
+            self._bytes = 0

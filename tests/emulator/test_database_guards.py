@@ -12,9 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from databuddy_source.emulator.app import Emulator
+from databuddy_source.emulator.cache import QueryCache
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.emulator.store import Store
@@ -129,3 +131,19 @@ def test_the_cache_can_be_turned_off(own: EmulatorServer) -> None:
         assert query(own, body).json()["data"][0]["data"]
     _forget_the_site(own)
     assert query(own, body).json()["data"][0]["data"] == []
+
+
+def test_the_cache_forgets_old_runs_and_stays_bounded() -> None:
+    cache = QueryCache(ttl=60, max_keys=3, max_bytes=10)
+    cache.ran("a", 0.0, b"[1]")
+    cache.ran("a", 61.0, b"[1]")  # the first run is forgotten: this is a first run again
+    assert cache.get("a", 62.0) is None
+    cache.ran("a", 62.0, b"[1]")
+    assert orjson.dumps(cache.get("a", 63.0)) == b"[1]"
+    assert cache.get("a", 122.0) is None  # stored at 62 for 60 s
+    for key in "bcd":  # two runs each: stored, but only 10 bytes fit (3 results of 3 bytes)
+        cache.ran(key, 200.0, b"[2]")
+        cache.ran(key, 200.0, b"[2]")
+    cache.ran("e", 200.0, b"[33]")
+    cache.ran("e", 200.0, b"[33]")
+    assert cache.get("b", 201.0) is None and cache.get("e", 201.0) is not None
