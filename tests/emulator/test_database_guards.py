@@ -6,11 +6,13 @@ run; live types bypass it)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import duckdb
 import httpx
 import orjson
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from databuddy_source.emulator.app import Emulator
 from databuddy_source.emulator.cache import QueryCache
 from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.query.watchdog import WATCHDOG
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.emulator.store import Store
 
@@ -147,3 +150,12 @@ def test_the_cache_forgets_old_runs_and_stays_bounded() -> None:
     cache.ran("e", 200.0, b"[33]")
     cache.ran("e", 200.0, b"[33]")
     assert cache.get("b", 201.0) is None and cache.get("e", 201.0) is not None
+
+
+def test_the_watchdog_interrupts_a_runaway_query() -> None:
+    cur = duckdb.connect().cursor()
+    began = time.monotonic()
+    with WATCHDOG.guard(cur, 0.2) as deadline, pytest.raises(duckdb.InterruptException):
+        cur.execute("SELECT count(*) FROM range(100_000_000_000) AS a WHERE a.range % 7 = 3")
+    assert deadline.fired and time.monotonic() - began < 5
+    assert cur.execute("SELECT 42").fetchone() == (42,)  # the cursor still works

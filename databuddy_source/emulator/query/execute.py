@@ -6,7 +6,6 @@ query cache (a repeated identical query may be answered from the cache for 60 s)
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +21,7 @@ from .dates import preset_range
 from .engine import SORTABLE, run_parameter
 from .resolve import HourlyRangeTooLong, PreparationError, Scope, make_context
 from .validation import parameter_name
+from .watchdog import WATCHDOG
 
 
 def _granularity(value: str | None) -> Literal["daily", "hourly"]:
@@ -47,18 +47,14 @@ def _failed(label: Any, message: str, *, prepared: bool) -> dict[str, Any]:
 def _guarded(store: Store, cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> Any:
     """The parameter's rows under the time and row limits."""
     limit_s = store.max_execution_seconds
-    timer = threading.Timer(limit_s, cur.interrupt)
     began = time.perf_counter()
-    timer.start()
-    try:
-        rows = run_parameter(cur, ctx)
-    except ParameterError:
-        if not timer.is_alive():  # interrupted by the timer
-            rows = None
-        else:
-            raise
-    finally:
-        timer.cancel()
+    with WATCHDOG.guard(cur, limit_s) as deadline:
+        try:
+            rows = run_parameter(cur, ctx)
+        except ParameterError:
+            if not deadline.fired:
+                raise
+            rows = None  # interrupted by the watchdog
     elapsed = time.perf_counter() - began
     if rows is None or elapsed > limit_s:
         raise ParameterError(
