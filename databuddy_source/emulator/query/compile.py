@@ -51,7 +51,7 @@ from .context import Filter, FilterOp, ParameterError
 from .engine import BUILDERS, SORTABLE, compose_sql
 from .resolve import HourlyRangeTooLong, Scope, make_context
 from .routes import _error, _reader
-from .schema import OPERATORS
+from .schema import OPERATORS, SchemaError, check_compile_body
 
 COMPILE_FACTOR = 2.5
 MAX_LIMIT = 1000
@@ -245,13 +245,15 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         body, failed = await read_json(request)
         if failed is not None:
             return failed
+        api_version = store.config.api_version
+        try:
+            check_compile_body(body, tuple(query_types_by_name(api_version)))
+        except SchemaError:
+            return json_response(SchemaError.body(body), 422)
         rejected, headers = admit(limiter, principal, "compile", rid, request.headers)
         if rejected is not None:
             return rejected
-        named = body.get("type") if isinstance(body, dict) else None
-        names = [str(named)] if named else []
-        api_version = store.config.api_version
-        denial, _ = check_access(store.registry, principal, scope, names, api_version)
+        denial, _ = check_access(store.registry, principal, scope, [body["type"]], api_version)
         if denial is not None:
             return _error(denial.status, denial.error, denial.code, rid, headers)
         timezone = request.query_params.get("timezone") or "UTC"

@@ -48,6 +48,7 @@ from .access import check_access
 from .compile import admit, read_json, scaled_limiter
 from .resolve import Scope
 from .routes import _error, _reader
+from .schema import SchemaError, check_custom_body
 from .sql import lit, lit_list
 
 CUSTOM_FACTOR = 0.5
@@ -287,6 +288,13 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         rid = request_id()
         website_id = request.query_params.get("website_id") or None
         principal = _reader(store, request, website_id)
+        body, failed = await read_json(request)
+        if failed is not None:
+            return failed
+        try:
+            check_custom_body(body)
+        except SchemaError:
+            return json_response(SchemaError.body(body), 422)
         rejected, headers = admit(limiter, principal, "custom", rid, request.headers)
         if rejected is not None:
             return rejected
@@ -296,9 +304,6 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         denial, _ = check_access(store.registry, principal, scope, [], store.config.api_version)
         if denial is not None:
             return _error(denial.status, denial.error, denial.code, rid, headers)
-        body, failed = await read_json(request)
-        if failed is not None:
-            return failed
         try:
             sql = build_sql(body, website_id, store.now())
             rows = await run_in_threadpool(run_custom, store, sql)

@@ -58,12 +58,14 @@ def _check_parameter(path: str, item: Any) -> None:
         _check_enum(f"{path}/granularity", item["granularity"], GRANULARITIES)
 
 
-def _check_filter(path: str, item: Any) -> None:
+def _check_filter(
+    path: str, item: Any, op_key: str = "op", operators: tuple[str, ...] = OPERATORS
+) -> None:
     if not isinstance(item, dict):
         raise SchemaError(path, "object", item)
     if not isinstance(item.get("field"), str):
         raise SchemaError(f"{path}/field", "string", item.get("field"))
-    _check_enum(f"{path}/op", item.get("op"), OPERATORS)
+    _check_enum(f"{path}/{op_key}", item.get(op_key), operators)
     value = item.get("value")
     scalar = isinstance(value, str) or _is_number(value)
     if not scalar and not (
@@ -122,3 +124,92 @@ def check_body(body: Any) -> None:
             check_request(obj, f"/{i}")
     else:
         check_request(body)
+
+
+def _check_fields(obj: dict[str, Any], path: str, required: tuple[str, ...], kinds: Any) -> None:
+    """``kinds``: field -> "string" | "string[]" | (low, high) for a number in bounds."""
+    for key in required:
+        if key not in obj:
+            raise SchemaError(f"{path}/{key}", "string", None)
+    for key, kind in kinds.items():
+        if key not in obj:
+            continue
+        value, where = obj[key], f"{path}/{key}"
+        if kind == "string" and not isinstance(value, str):
+            raise SchemaError(where, "string", value)
+        if kind == "string[]" and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise SchemaError(where, "string[]", value)
+        if isinstance(kind, tuple):
+            low, high = kind
+            if (
+                not _is_number(value)
+                or (low is not None and value < low)
+                or (high is not None and value > high)
+            ):
+                raise SchemaError(where, "number", value)
+
+
+def _check_filters(obj: dict[str, Any], path: str, op_key: str, operators: tuple[str, ...]) -> None:
+    if "filters" in obj:
+        if not isinstance(obj["filters"], list):
+            raise SchemaError(f"{path}/filters", "array", obj["filters"])
+        for i, item in enumerate(obj["filters"]):
+            _check_filter(f"{path}/filters/{i}", item, op_key, operators)
+
+
+TIME_UNITS = ("minute", "hour", "day", "week", "month")
+AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
+CUSTOM_OPERATORS = ("eq", "ne", "gt", "lt", "gte", "lte", *OPERATORS[2:])
+
+
+def check_compile_body(body: Any, types: tuple[str, ...]) -> None:
+    """The body of ``POST /v1/query/compile``: a registered ``type``, a project and a range."""
+    if not isinstance(body, dict):
+        raise SchemaError("", "object", body)
+    _check_fields(
+        body,
+        "",
+        ("projectId", "type", "from", "to"),
+        {
+            "projectId": "string",
+            "from": "string",
+            "to": "string",
+            "groupBy": "string[]",
+            "orderBy": "string",
+            "limit": (1, 1000),
+            "offset": (0, None),
+        },
+    )
+    _check_enum("/type", body["type"], types)
+    if "timeUnit" in body:
+        _check_enum("/timeUnit", body["timeUnit"], TIME_UNITS)
+    _check_filters(body, "", "op", OPERATORS)
+
+
+def check_custom_body(body: Any) -> None:
+    """The body of ``POST /v1/query/custom``: a query over a table and a range."""
+    if not isinstance(body, dict):
+        raise SchemaError("", "object", body)
+    _check_fields(
+        body,
+        "",
+        ("query", "startDate", "endDate"),
+        {"startDate": "string", "endDate": "string", "timezone": "string", "limit": (None, None)},
+    )
+    if "granularity" in body:
+        _check_enum("/granularity", body["granularity"], ("hourly", "daily"))
+    query = body["query"]
+    if not isinstance(query, dict):
+        raise SchemaError("/query", "object", query)
+    _check_fields(query, "/query", ("table", "selects"), {"table": "string", "groupBy": "string[]"})
+    if not isinstance(query["selects"], list):
+        raise SchemaError("/query/selects", "array", query["selects"])
+    for i, select in enumerate(query["selects"]):
+        where = f"/query/selects/{i}"
+        if not isinstance(select, dict):
+            raise SchemaError(where, "object", select)
+        _check_fields(select, where, ("field",), {"field": "string", "alias": "string"})
+        _check_enum(f"{where}/aggregate", select.get("aggregate"), AGGREGATES)
+    _check_filters(query, "/query", "operator", CUSTOM_OPERATORS)
