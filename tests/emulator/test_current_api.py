@@ -376,3 +376,33 @@ def test_interesting_sessions_rank_by_their_score(
     keys = [(r["interesting_score"], r["last_visit"]) for r in top]
     assert keys == sorted(keys, reverse=True)
     assert rows(limit=20, page=2) == top[20:]
+
+
+def test_a_fractional_limit_is_refused_by_the_database_where_a_limit_applies(
+    api: httpx.Client, demo_ids: dict[str, str]
+) -> None:
+    def errors(limit: float, page: int = 1) -> dict[str, str | None]:
+        body = {
+            "parameters": ["top_pages", "session_list", "recent_errors", "events_by_date"],
+            "limit": limit,
+            "page": page,
+            **RANGE,
+        }
+        r = on_site(api, demo_ids["website_id"], body)
+        assert r.json()["meta"]["limit"] == limit
+        return {e["parameter"]: e.get("error") for e in r.json()["data"]}
+
+    # messages as the real server's database wrote them for these three kinds of query
+    assert errors(2.5) == {
+        "events_by_date": None,  # no LIMIT in its query
+        "top_pages": "The value 2.5 of LIMIT expression is not representable as UInt64 or "
+        "Int64 or Float64 in the range (0, 1). ",
+        "session_list": "Value 2.5 cannot be parsed as Int32 for query parameter 'limit' "
+        "because it isn't parsed completely: only 1 of 3 bytes was parsed: 2. ",
+        "recent_errors": "Value 2.5 cannot be parsed as UInt32 for query parameter 'limit' "
+        "because it isn't parsed completely: only 1 of 3 bytes was parsed: 2. ",
+    }
+    assert errors(10.25, page=2)["session_list"] == (
+        "Value 10.25 cannot be parsed as Int32 for query parameter 'offset' because it isn't "
+        "parsed completely: only 2 of 5 bytes was parsed: 10. "
+    )

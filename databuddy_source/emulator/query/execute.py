@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from ...contract import query_types_by_name
+from ...contract import QueryType, query_types_by_name
 from ..faults import FaultRule
 from ..http import dumps
 from ..store import Store
@@ -35,6 +35,34 @@ def readable_quantity(value: float) -> str:
         if value >= size:
             return f"{value / size:.2f}{unit}"
     return f"{value:.2f}"
+
+
+def js_number(value: float) -> str:
+    """A number as JavaScript prints it (``2.5``, ``10``)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def fractional_limit(qtype: QueryType, limit: float, page: float) -> str | None:
+    """The database's complaint about a fractional ``limit`` (the API passes it on as sent), or
+    None. A type with a literal LIMIT rejects the expression; one binding it as a query
+    parameter rejects the parameter (its offset first, when the page makes that fractional)."""
+    if not qtype.limit_applied or float(limit).is_integer():
+        return None
+    binding = qtype.raw.get("limit_binding")
+    if binding is None:
+        return (
+            f"The value {js_number(limit)} of LIMIT expression is not representable as UInt64 "
+            "or Int64 or Float64 in the range (0, 1). "
+        )
+    offset = (page - 1) * limit
+    fractional_offset = binding == "Int32" and not float(offset).is_integer()
+    name, value = ("offset", offset) if fractional_offset else ("limit", limit)
+    text = js_number(value)
+    whole = text.split(".", 1)[0]
+    return (
+        f"Value {text} cannot be parsed as {binding} for query parameter '{name}' because it "
+        f"isn't parsed completely: only {len(whole)} of {len(text)} bytes was parsed: {whole}. "
+    )
 
 
 def _failed(label: Any, message: str, *, prepared: bool) -> dict[str, Any]:
@@ -176,6 +204,11 @@ def _run(
                 )
                 if not tz_ok and ctx.qtype.timezone_aware:  # the others never read it
                     raise ParameterError(f"Cannot load time zone {timezone}")
+                complaint = fractional_limit(
+                    ctx.qtype, obj.get("limit") or 100, obj.get("page") or 1
+                )
+                if complaint:
+                    raise ParameterError(complaint)
                 if sort_by and sort_by not in SORTABLE:
                     order = f"{sort_by} {str(sort_order).upper()}"
                     raise ParameterError(
