@@ -75,7 +75,7 @@ def _type_meta(t: QueryType) -> dict[str, Any]:
     return {
         "title": t.name.replace("_", " ").title(),
         "description": t.description,
-        "category": t.meta_category,
+        "category": t.meta_category or t.category.replace("_", " ").title(),
         "tags": [t.category],
         "output_fields": [
             {
@@ -107,7 +107,7 @@ def type_configs(include_meta: bool, api_version: ApiVersion) -> dict[str, Any]:
             config["defaultLimit"] = t.default_limit
         if api_version == CURRENT_API_VERSION:
             config["publicAccess"] = t.public_access
-        if include_meta and t.meta_category:
+        if include_meta and t.raw.get("has_meta", bool(t.meta_category)):
             config["meta"] = _type_meta(t)
         configs[t.name] = config
     return configs
