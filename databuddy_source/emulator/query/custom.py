@@ -13,10 +13,12 @@
   an offset they are local time in ``timezone`` (default UTC), so a date-only ``endDate`` is
   midnight at the start of that day; ``Z``/``+hh:mm`` win over ``timezone``.
 * Columns are ``<aggregate>_<field>`` (``count_all`` for ``*``) unless aliased; ``uniq`` is an exact
-  distinct count. With ``groupBy`` the group fields come first and rows are ordered by the first
-  select descending, then by the group columns. With ``granularity`` (the API accepts and ignores
-  it) rows are also grouped by a time bucket in the time zone, first column ``date``:
-  ``YYYY-MM-DD`` daily, ``YYYY-MM-DD HH:00:00`` hourly; without ``groupBy`` ordered by ``date``.
+  distinct count. With ``groupBy`` the group fields come first, in reverse order (the API puts
+  each one in front of the selects in turn), and rows are ordered by the first select
+  descending (then by the group columns, where the API leaves ties in no particular order).
+  ``granularity`` is checked and otherwise ignored, as the API does: no time bucket.
+* Over no rows, ``sum``/``min``/``max`` of a column that is never null (``metric_value``) is 0,
+  of a nullable one null, and ``avg`` null, as ClickHouse answers.
 * ``limit`` defaults to 1000 (also for 0, like the API's ``limit || 1000``), clamped to 1..10000.
 * Rate limit: its own budget per key, 60 per 60 s in the API (120 for ``/v1/query``); here
   ``config.rate_limit * 0.5`` rounded half up (at least 1) per ``config.rate_window_seconds`` in
@@ -31,7 +33,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -53,7 +55,6 @@ from .sql import lit, lit_list
 CUSTOM_FACTOR = 0.5
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
-BUCKET = "date"
 AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
 _COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
 OPERATORS = (*_COMPARE, "contains", "not_contains", "starts_with", "in", "not_in")
@@ -67,6 +68,7 @@ class Table:
     time: str
     text: tuple[str, ...]
     numbers: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()  # numeric columns the API's table declares non-nullable
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -79,7 +81,9 @@ _EVENTS += ("utm_source", "utm_medium", "utm_campaign")
 TABLES: dict[str, Table] = {
     "events": Table("time", _EVENTS, ("time_on_page", "scroll_depth", "load_time", "ttfb")),
     "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
-    "web_vitals_spans": Table("timestamp", ("path", "metric_name"), ("metric_value",)),
+    "web_vitals_spans": Table(
+        "timestamp", ("path", "metric_name"), ("metric_value",), ("metric_value",)
+    ),
     "outgoing_links": Table("timestamp", ("href", "text")),
 }
 
@@ -173,6 +177,8 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
         inner = f"DISTINCT {_q(column)}" if aggregate == "uniq" else _q(column)
         func = "count" if aggregate == "uniq" else aggregate
         expr, name = f"{func}({inner})", f"{aggregate}_{column}"
+        if aggregate in ("sum", "min", "max") and column in TABLES[table_name].not_null:
+            expr = f"coalesce({expr}, 0)"  # ClickHouse's value over no rows
     if alias is not None:
         if not isinstance(alias, str) or not _IDENTIFIER.match(alias):
             raise QueryError(f"Invalid alias {alias!r}: use letters, digits and '_' only")
@@ -228,25 +234,17 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
         raise QueryError(f"Invalid timezone: {tz_name}") from exc
     start = _instant(body.get("startDate"), "startDate", zone)
     end = _instant(body.get("endDate"), "endDate", zone)
-    granularity: Literal["hourly", "daily"] | None = body.get("granularity")
-    if granularity not in (None, "hourly", "daily"):
+    if body.get("granularity") not in (None, "hourly", "daily"):
         raise QueryError("'granularity' must be 'hourly' or 'daily'")
     raw_limit = body.get("limit") or DEFAULT_LIMIT
     if isinstance(raw_limit, bool) or not isinstance(raw_limit, int | float):
         raise QueryError("'limit' must be a number")
     limit = int(max(1, min(raw_limit, MAX_LIMIT)))
 
-    keys = [(_q(g), g) for g in group_by]
-    if granularity is not None:
-        local = _q(table.time)
-        if tz_name != "UTC":
-            local = f"(({local} AT TIME ZONE 'UTC') AT TIME ZONE {lit(tz_name)})"
-        bucket = (
-            f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
-            if granularity == "hourly"
-            else f"strftime({local}, '%Y-%m-%d')"
-        )
-        keys.insert(0, (bucket, BUCKET))
+    aliases = {name for _, name in selects}
+    keys = [(_q(g), g) for g in reversed(group_by) if g not in aliases]
+    if len(keys) < len(group_by):  # GROUP BY an aggregate's alias: ClickHouse refuses it
+        raise QueryError("A GROUP BY field is also an aggregate's alias; rename the alias")
     names = [name for _, name in keys] + [name for _, name in selects]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
@@ -266,8 +264,6 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
     key_order = [f"{i} ASC" for i in range(1, len(keys) + 1)]
     if group_by:  # the API's order (first select descending), then a total tie-break
         sql += f" ORDER BY {', '.join([f'{len(keys) + 1} DESC', *key_order])}"
-    elif keys:
-        sql += f" ORDER BY {', '.join(key_order)}"
     return f"{sql} LIMIT {limit}"
 
 
