@@ -21,6 +21,7 @@ What the endpoint accepts (its own whitelist; anything else is ``400 QUERY_ERROR
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -415,10 +416,19 @@ def resolve_report(raw: Any, index: int) -> CustomReport:
 
 
 def resolve_reports(value: Any) -> tuple[CustomReport, ...]:
-    """``custom_reports``: a list of report tables (TOML ``[[sources.databuddy.custom_reports]]``
-    or a JSON list in ``SOURCES__DATABUDDY__CUSTOM_REPORTS``); names unique."""
+    """``custom_reports``: a list of report tables (TOML ``[[sources.databuddy.custom_reports]]``,
+    or a JSON list, e.g. in ``SOURCES__DATABUDDY__CUSTOM_REPORTS``); names unique."""
     if value is None or value == "" or value == []:
         return ()
+    if isinstance(value, str):  # JSON, e.g. from an environment variable
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigurationError(
+                "sources.databuddy.custom_reports: a string must be a JSON list of reports "
+                '(e.g. [{"name": "views", "table": "events", "metrics": [{"aggregate": '
+                '"count"}]}]); see docs/custom-reports.md'
+            ) from None
     if isinstance(value, Mapping):
         value = [value]
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):

@@ -1,0 +1,236 @@
+"""Custom reports against the emulator: the three documented examples load exactly what the
+endpoint answers, slice by slice; late data replaces the changed days; the endpoint's own rate
+limit is never exceeded; a bad definition stops the run before any request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from databuddy_source.client import Databuddy
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.emulator.store import Store
+
+from .custom_examples import EXAMPLES, assert_report_equals_api, example_reports
+from .syncing import DAILY_SYNC, make_pipeline, sync, table_rows
+
+START, YESTERDAY = date(2026, 3, 9), date(2026, 3, 14)
+TABLES = [f"report_{r['name']}" for r in EXAMPLES]
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def websites(store: Store) -> list[str]:
+    return [w["id"] for w in store.registry.websites_of(store.registry.demo_org_id)]
+
+
+def client_of(server: EmulatorServer) -> Databuddy:
+    return Databuddy(server.emulator.config.api_key, base_url=server.url, custom_rate_limit=10**6)
+
+
+def sync_reports(pipeline: object, server: EmulatorServer, **options: object) -> object:
+    options.setdefault("custom_rate_limit", 10**6)
+    return sync(
+        pipeline,
+        server,
+        custom_reports=EXAMPLES,
+        queries=["summary_metrics"],
+        rpc_collections="none",
+        **options,
+    )
+
+
+def test_the_three_examples_equal_the_endpoints_answers(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    report = sync_reports(pipeline, server, start_date=START.isoformat())
+    assert report.failures == []  # type: ignore[attr-defined]
+    sites = websites(server.emulator.store)
+    compared = {}
+    with client_of(server) as client:
+        for r in example_reports():
+            compared[r.name] = assert_report_equals_api(
+                pipeline, client, r, sites, days(START, YESTERDAY)
+            )
+    assert all(n > 0 for n in compared.values()), compared
+    assert sum(compared.values()) > 1_000, compared
+    log = table_rows(pipeline, "sync_log", "WHERE table_name LIKE 'report_%'")
+    assert len(log) == 3 * len(sites) * len(days(START, YESTERDAY))
+    assert all(r["error"] is None and r["pages"] == 1 for r in log)
+    summary = table_rows(pipeline, "summary_metrics")  # query types load beside the reports
+    assert len(summary) == len(sites) * len(days(START, YESTERDAY))
+
+
+def test_views_by_country_device_equals_the_raw_events(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    """Independent of the endpoint: the table against the emulator's own raw events."""
+    pipeline = make_pipeline(tmp_path)
+    sync(
+        pipeline,
+        server,
+        custom_reports=EXAMPLES[:1],
+        queries=["summary_metrics"],
+        rpc_collections="none",
+        start_date=START.isoformat(),
+        custom_rate_limit=10**6,
+    )
+    store = server.emulator.store
+    sites = ", ".join(f"'{w}'" for w in websites(store))
+    with store.cursor() as cur:
+        truth = cur.execute(
+            "SELECT client_id, time::DATE AS day, country, device_type, count(*), "
+            f"count(DISTINCT path) FROM events WHERE client_id IN ({sites}) "
+            "AND event_name = 'screen_view' "
+            f"AND ingested_at <= TIMESTAMP '{store.now()}' AND time::DATE BETWEEN "
+            f"DATE '{START}' AND DATE '{YESTERDAY}' GROUP BY ALL"
+        ).fetchall()
+    loaded = [
+        (r["website_id"], r["date"], r["country"], r["device_type"], r["views"], r["pages"])
+        for r in table_rows(pipeline, "report_views_by_country_device")
+    ]
+    assert sorted(loaded, key=repr) == sorted(truth, key=repr)
+    assert len(truth) > 100
+
+
+def test_an_hourly_report_reads_each_hour(server: EmulatorServer, tmp_path: Path) -> None:
+    hourly = {**EXAMPLES[2], "granularity": "hourly"}
+    pipeline = make_pipeline(tmp_path)
+    report = sync(
+        pipeline,
+        server,
+        custom_reports=[hourly],
+        queries=["summary_metrics"],
+        rpc_collections="none",
+        start_date="2026-03-13",
+        timezone="Europe/Berlin",
+        custom_rate_limit=10**6,
+    )
+    assert report.failures == []
+    (spec,) = example_reports()[2:]
+    spec = replace(spec, granularity="hourly")
+    sites = websites(server.emulator.store)
+    with client_of(server) as client:
+        compared = assert_report_equals_api(
+            pipeline, client, spec, sites, days(date(2026, 3, 13), YESTERDAY), "Europe/Berlin"
+        )
+    assert compared > 10
+    log = table_rows(pipeline, "sync_log", "WHERE table_name = 'report_outbound_clicks_hourly'")
+    assert {r["pages"] for r in log} == {24}  # one request per hour
+
+
+@pytest.fixture()
+def late_server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
+        yield srv
+
+
+def test_a_rerun_with_late_data_replaces_the_changed_days(
+    late_server: EmulatorServer, tmp_path: Path
+) -> None:
+    server = late_server
+    pipeline = make_pipeline(tmp_path)
+    sync_reports(pipeline, server, start_date=START.isoformat(), include_today=True)
+    today = date(2026, 3, 15)
+    before = {
+        (r["website_id"], r["date"], r["country"], r["device_type"]): r["views"]
+        for r in table_rows(pipeline, "report_views_by_country_device")
+    }
+    httpx.post(f"{server.url}/__emulator__/clock", json={"advance_seconds": 86_400})
+    report = sync_reports(pipeline, server, start_date=START.isoformat(), as_of="2026-03-16")
+    assert report.failures == []  # type: ignore[attr-defined]
+    run = table_rows(
+        pipeline,
+        "sync_log",
+        f"WHERE run_id = '{report.run_id}'",  # type: ignore[attr-defined]
+    )
+    assert {r["slice_date"] for r in run} == {date(2026, 3, 13), date(2026, 3, 14), today}
+    after = {
+        (r["website_id"], r["date"], r["country"], r["device_type"]): r["views"]
+        for r in table_rows(pipeline, "report_views_by_country_device")
+    }
+    grown = [k for k, v in after.items() if k[1] == today and v > before.get(k, 0)]
+    assert grown, "the partial day loaded first is complete now"
+    sites = websites(server.emulator.store)
+    with client_of(server) as client:
+        for r in example_reports():
+            assert_report_equals_api(pipeline, client, r, sites, days(START, today))
+
+
+def test_a_backfill_never_exceeds_the_endpoints_rate_limit(
+    small_config: EmulatorConfig, tmp_path: Path
+) -> None:
+    # /v1/query: 20 per 2 s; /v1/query/custom: its own 10 per 2 s (half, as on the API)
+    config = replace(small_config, rate_limit=20, rate_window_seconds=2.0)
+    with EmulatorServer(config) as server:
+        assert server.emulator.custom_limiter.limit == 10
+        pipeline = make_pipeline(tmp_path)
+        began = time.monotonic()
+        report = sync_reports(
+            pipeline,
+            server,
+            start_date="2026-03-10",
+            rate_limit=20,
+            rate_window_seconds=2.0,
+            custom_rate_limit=10,
+        )
+        sites = websites(server.emulator.store)
+        slices = 3 * len(sites) * 5
+        assert report.failures == []  # type: ignore[attr-defined]
+        assert server.emulator.custom_limiter.rejected == 0, "a 429 from /v1/query/custom"
+        assert report.rate_limited == 0  # type: ignore[attr-defined]
+        stats = httpx.get(f"{server.url}/__emulator__/stats").json()
+        assert stats.get("POST /v1/query/custom 200") == slices
+        assert stats.get("POST /v1/query/custom 429") is None
+        # paced, not rejected: 10 requests per 2 s window
+        assert time.monotonic() - began >= 2.0 * (slices // 10 - 1)
+
+
+def test_a_bad_definition_stops_before_any_request(tmp_path: Path, server: EmulatorServer) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text(
+        "[[sources.databuddy.custom_reports]]\n"
+        'name = "views"\n'
+        'table = "events"\n'
+        'dimensions = ["contry"]\n'
+        'metrics = [{ field = "*", aggregate = "count" }]\n'
+    )
+    before = httpx.get(f"{server.url}/__emulator__/stats").json()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update(
+        {
+            "DLT_DATA_DIR": str(tmp_path / "dlt"),
+            "SOURCES__DATABUDDY__API_KEY": server.emulator.config.api_key,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, str(DAILY_SYNC), "--base-url", server.url, "--as-of", "2026-03-15"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "error: sources.databuddy.custom_reports[0] (views): dimensions: 'contry' is not a "
+        "column of events. Did you mean 'country'? Columns: event_name, referrer, path, title, "
+        "browser_name, os_name, device_type, country, region, city, language, utm_source, "
+        "utm_medium, utm_campaign, time_on_page, scroll_depth, page_count, load_time, ttfb "
+        "(see docs/custom-reports.md)",
+        "(run with --debug for the traceback)",
+    ]
+    assert httpx.get(f"{server.url}/__emulator__/stats").json() == before, "no request was sent"
