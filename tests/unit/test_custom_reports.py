@@ -130,14 +130,8 @@ def test_request_body_is_the_endpoints_shape() -> None:
     assert r.body(span.start, span.end, "America/New_York") == {
         "query": {
             "table": "events",
-            "selects": [
-                {"field": "*", "aggregate": "count", "alias": "views"},
-                {"field": "path", "aggregate": "uniq"},
-                {"field": "time_on_page", "aggregate": "avg"},
-                {"field": "load_time", "aggregate": "sum"},
-                {"field": "scroll_depth", "aggregate": "max"},
-            ],
-            "filters": [{"field": "event_name", "operator": "eq", "value": "screen_view"}],
+            "selects": VIEWS["metrics"],  # an alias only where one is given
+            "filters": VIEWS["filters"],
             "groupBy": ["country", "device_type"],
         },
         "startDate": "2026-11-20T05:00:00Z",  # local midnight in New York, as UTC
