@@ -16,7 +16,7 @@ from dlt.extract.resource import DltResource
 from . import merge_keys, pg_replace, settings
 from .catalog import table_spec
 from .client import Databuddy
-from .custom_reports import resolve_reports
+from .custom_reports import resolve_custom_rate_limit, resolve_reports
 from .discovery import discover
 from .memory import limit_malloc_arenas
 from .options import resolve_options
@@ -107,7 +107,7 @@ def databuddy(
         base_url=base_url,
         rate_limit=options.rate_limit,
         rate_window=options.rate_window_seconds,
-        custom_rate_limit=custom_rate_limit,
+        custom_rate_limit=resolve_custom_rate_limit(custom_rate_limit),
         timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,

@@ -13,6 +13,7 @@ import pytest
 from databuddy_source.custom_reports import (
     CustomReport,
     request_ranges,
+    resolve_custom_rate_limit,
     resolve_report,
     resolve_reports,
     truncation_hint,
@@ -183,3 +184,10 @@ def test_truncation_hint_says_how_to_narrow() -> None:
     assert "raise limit to 10000, add a filter, drop a dimension, set granularity = 'hourly'" in (
         hint
     )
+
+
+def test_custom_rate_limit_is_checked() -> None:
+    assert resolve_custom_rate_limit(60) == 60
+    for bad in (0, -1, 2.5, "60", True):
+        with pytest.raises(ConfigurationError, match=r"custom_rate_limit: .* at least 1"):
+            resolve_custom_rate_limit(bad)

@@ -18,7 +18,8 @@
   descending (then by the group columns, where the API leaves ties in no particular order).
   ``granularity`` is checked and otherwise ignored, as the API does: no time bucket.
 * Over no rows, ``sum``/``min``/``max`` of a column that is never null (``metric_value``) is 0,
-  of a nullable one null, and ``avg`` null, as ClickHouse answers.
+  of a nullable one null, and ``avg`` null, as ClickHouse answers. ``time_on_page`` and
+  ``scroll_depth`` are 32-bit floats in the API: aggregated as such (:func:`_float32`).
 * ``limit`` defaults to 1000 (also for 0, like the API's ``limit || 1000``), clamped to 1..10000.
 * Rate limit: its own budget per key, 60 per 60 s in the API (120 for ``/v1/query``); here
   ``config.rate_limit * 0.5`` rounded half up (at least 1) per ``config.rate_window_seconds`` in
@@ -69,6 +70,7 @@ class Table:
     text: tuple[str, ...]
     numbers: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()  # numeric columns the API's table declares non-nullable
+    float32: tuple[str, ...] = ()  # numeric columns the API stores as 32-bit floats
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -79,7 +81,12 @@ _EVENTS: tuple[str, ...] = ("event_name", "referrer", "path", "browser_name", "o
 _EVENTS += ("device_type", "country", "region", "city", "language")
 _EVENTS += ("utm_source", "utm_medium", "utm_campaign")
 TABLES: dict[str, Table] = {
-    "events": Table("time", _EVENTS, ("time_on_page", "scroll_depth", "load_time", "ttfb")),
+    "events": Table(
+        "time",
+        _EVENTS,
+        ("time_on_page", "scroll_depth", "load_time", "ttfb"),
+        float32=("time_on_page", "scroll_depth"),
+    ),
     "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
     "web_vitals_spans": Table(
         "timestamp", ("path", "metric_name"), ("metric_value",), ("metric_value",)
@@ -177,6 +184,8 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
         inner = f"DISTINCT {_q(column)}" if aggregate == "uniq" else _q(column)
         func = "count" if aggregate == "uniq" else aggregate
         expr, name = f"{func}({inner})", f"{aggregate}_{column}"
+        if aggregate in ("sum", "avg", "min", "max") and column in TABLES[table_name].float32:
+            expr = _float32(func, _q(column))
         if aggregate in ("sum", "min", "max") and column in TABLES[table_name].not_null:
             expr = f"coalesce({expr}, 0)"  # ClickHouse's value over no rows
     if alias is not None:
@@ -184,6 +193,14 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
             raise QueryError(f"Invalid alias {alias!r}: use letters, digits and '_' only")
         name = alias
     return expr, name
+
+
+def _float32(func: str, column: str) -> str:
+    """An aggregate over a 32-bit float column as ClickHouse computes it: the values rounded to
+    32 bits, summed and averaged in 64 bits; ``min``/``max`` stay 32-bit and print shortest."""
+    if func in ("min", "max"):
+        return f"{func}({column}::FLOAT)::VARCHAR::DOUBLE"
+    return f"{func}({column}::FLOAT::DOUBLE)"
 
 
 def _instant(raw: Any, key: str, zone: ZoneInfo) -> datetime:
