@@ -23,6 +23,7 @@ import pytest
 
 from databuddy_source import databuddy, last_report
 from databuddy_source.client import Databuddy
+from databuddy_source.custom_reports import TABLES
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.errors import APIError
@@ -51,31 +52,14 @@ if not (URL and KEY and CLICKHOUSE):
 
 # The columns the endpoint reads, per table, as the emulator stores them (``title`` and
 # ``page_count`` are not in the emulator's events: no probe uses them).
+NOT_EMULATED = ("title", "page_count")
 RAW: dict[str, tuple[str, tuple[str, ...]]] = {
-    "events": (
-        "time",
-        (
-            "event_name",
-            "referrer",
-            "path",
-            "browser_name",
-            "os_name",
-            "device_type",
-            "country",
-            "region",
-            "city",
-            "language",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "time_on_page",
-            "scroll_depth",
-            "load_time",
-            "ttfb",
-        ),
-    ),
-    "web_vitals_spans": ("timestamp", ("path", "metric_name", "metric_value")),
-    "outgoing_links": ("timestamp", ("href", "text")),
+    table: (time_column, tuple(c for c in TABLES[table] if c not in NOT_EMULATED))
+    for table, time_column in (
+        ("events", "time"),
+        ("web_vitals_spans", "timestamp"),
+        ("outgoing_links", "timestamp"),
+    )
 }
 
 

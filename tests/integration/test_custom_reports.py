@@ -234,3 +234,63 @@ def test_a_bad_definition_stops_before_any_request(tmp_path: Path, server: Emula
         "(run with --debug for the traceback)",
     ]
     assert httpx.get(f"{server.url}/__emulator__/stats").json() == before, "no request was sent"
+
+
+def test_a_day_that_reaches_the_limit_is_flagged_with_a_hint(
+    server: EmulatorServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    narrow = {**EXAMPLES[0], "limit": 3}
+    pipeline = make_pipeline(tmp_path)
+    with caplog.at_level("WARNING", logger="databuddy_source"):
+        report = sync(
+            pipeline,
+            server,
+            custom_reports=[narrow],
+            queries=["summary_metrics"],
+            rpc_collections="none",
+            start_date="2026-03-14",
+            custom_rate_limit=10**6,
+        )
+    log = table_rows(pipeline, "sync_log", "WHERE table_name = 'report_views_by_country_device'")
+    assert all(r["possibly_truncated"] == (r["rows"] == 3) for r in log)
+    flagged = sum(r["possibly_truncated"] for r in log)
+    assert flagged >= 3 and report.possibly_truncated == flagged
+    assert "reached its limit of 3 groups: the endpoint has no offset" in caplog.text
+    assert "raise limit to 10000, add a filter, drop a dimension" in caplog.text
+    full = table_rows(pipeline, "sync_log", "WHERE table_name = 'summary_metrics'")
+    assert not any(r["possibly_truncated"] for r in full)
+
+
+def test_a_failed_slice_is_isolated_and_read_again(
+    late_server: EmulatorServer, tmp_path: Path
+) -> None:
+    server = late_server
+    rule = {
+        "kind": "status",
+        "route": "/v1/query/custom",
+        "status": 400,
+        "body": '{"success":false,"error":"Query execution failed.","code":"QUERY_ERROR"}',
+        "after": 4,
+        "count": 1,
+    }
+    httpx.post(f"{server.url}/__emulator__/faults", json=rule).raise_for_status()
+    pipeline = make_pipeline(tmp_path)
+    report = sync_reports(pipeline, server, start_date="2026-03-12")
+    assert len(report.failures) == 1 and "QUERY_ERROR" in report.failures[0]  # type: ignore[attr-defined]
+    (failed,) = table_rows(pipeline, "sync_log", "WHERE error IS NOT NULL")
+    assert failed["error_type"] == "ValidationError"
+    state = pipeline.state["sources"]["databuddy"]["resources"]["custom_report_slices"]
+    assert failed["parent_id"] not in state["loaded_through"].get(failed["table_name"], {})
+    loaded = table_rows(pipeline, "sync_log", "WHERE error IS NULL AND table_name LIKE 'report_%'")
+    assert len(loaded) == 3 * len(websites(server.emulator.store)) * 3 - 1
+    report = sync_reports(pipeline, server, start_date="2026-03-12")  # the fault is spent
+    assert report.failures == []  # type: ignore[attr-defined]
+    with client_of(server) as client:
+        for r in example_reports():
+            assert_report_equals_api(
+                pipeline,
+                client,
+                r,
+                websites(server.emulator.store),
+                days(date(2026, 3, 12), YESTERDAY),
+            )
