@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,12 +41,18 @@ def client_of(server: EmulatorServer) -> Databuddy:
     return Databuddy(server.emulator.config.api_key, base_url=server.url, custom_rate_limit=10**6)
 
 
-def sync_reports(pipeline: object, server: EmulatorServer, **options: object) -> object:
+def sync_reports(
+    pipeline: object,
+    server: EmulatorServer,
+    reports: list[dict[str, object]] = EXAMPLES,
+    **options: object,
+) -> Any:
+    """A run of ``reports`` (and one query type beside them), unthrottled unless asked."""
     options.setdefault("custom_rate_limit", 10**6)
     return sync(
         pipeline,
         server,
-        custom_reports=EXAMPLES,
+        custom_reports=reports,
         queries=["summary_metrics"],
         rpc_collections="none",
         **options,
@@ -57,7 +64,7 @@ def test_the_three_examples_equal_the_endpoints_answers(
 ) -> None:
     pipeline = make_pipeline(tmp_path)
     report = sync_reports(pipeline, server, start_date=START.isoformat())
-    assert report.failures == []  # type: ignore[attr-defined]
+    assert report.failures == []
     sites = websites(server.emulator.store)
     compared = {}
     with client_of(server) as client:
@@ -79,14 +86,11 @@ def test_views_by_country_device_equals_the_raw_events(
 ) -> None:
     """Independent of the endpoint: the table against the emulator's own raw events."""
     pipeline = make_pipeline(tmp_path)
-    sync(
+    sync_reports(
         pipeline,
         server,
-        custom_reports=EXAMPLES[:1],
-        queries=["summary_metrics"],
-        rpc_collections="none",
+        EXAMPLES[:1],
         start_date=START.isoformat(),
-        custom_rate_limit=10**6,
     )
     store = server.emulator.store
     sites = ", ".join(f"'{w}'" for w in websites(store))
@@ -109,15 +113,12 @@ def test_views_by_country_device_equals_the_raw_events(
 def test_an_hourly_report_reads_each_hour(server: EmulatorServer, tmp_path: Path) -> None:
     hourly = {**EXAMPLES[2], "granularity": "hourly"}
     pipeline = make_pipeline(tmp_path)
-    report = sync(
+    report = sync_reports(
         pipeline,
         server,
-        custom_reports=[hourly],
-        queries=["summary_metrics"],
-        rpc_collections="none",
+        [hourly],
         start_date="2026-03-13",
         timezone="Europe/Berlin",
-        custom_rate_limit=10**6,
     )
     assert report.failures == []
     (spec,) = example_reports()[2:]
@@ -151,11 +152,11 @@ def test_a_rerun_with_late_data_replaces_the_changed_days(
     }
     httpx.post(f"{server.url}/__emulator__/clock", json={"advance_seconds": 86_400})
     report = sync_reports(pipeline, server, start_date=START.isoformat(), as_of="2026-03-16")
-    assert report.failures == []  # type: ignore[attr-defined]
+    assert report.failures == []
     run = table_rows(
         pipeline,
         "sync_log",
-        f"WHERE run_id = '{report.run_id}'",  # type: ignore[attr-defined]
+        f"WHERE run_id = '{report.run_id}'",
     )
     assert {r["slice_date"] for r in run} == {date(2026, 3, 13), date(2026, 3, 14), today}
     after = {
@@ -189,9 +190,9 @@ def test_a_backfill_never_exceeds_the_endpoints_rate_limit(
         )
         sites = websites(server.emulator.store)
         slices = 3 * len(sites) * 5
-        assert report.failures == []  # type: ignore[attr-defined]
+        assert report.failures == []
         assert server.emulator.custom_limiter.rejected == 0, "a 429 from /v1/query/custom"
-        assert report.rate_limited == 0  # type: ignore[attr-defined]
+        assert report.rate_limited == 0
         stats = httpx.get(f"{server.url}/__emulator__/stats").json()
         assert stats.get("POST /v1/query/custom 200") == slices
         assert stats.get("POST /v1/query/custom 429") is None
@@ -242,14 +243,11 @@ def test_a_day_that_reaches_the_limit_is_flagged_with_a_hint(
     narrow = {**EXAMPLES[0], "limit": 3}
     pipeline = make_pipeline(tmp_path)
     with caplog.at_level("WARNING", logger="databuddy_source"):
-        report = sync(
+        report = sync_reports(
             pipeline,
             server,
-            custom_reports=[narrow],
-            queries=["summary_metrics"],
-            rpc_collections="none",
+            [narrow],
             start_date="2026-03-14",
-            custom_rate_limit=10**6,
         )
     log = table_rows(pipeline, "sync_log", "WHERE table_name = 'report_views_by_country_device'")
     assert all(r["possibly_truncated"] == (r["rows"] == 3) for r in log)
@@ -276,7 +274,7 @@ def test_a_failed_slice_is_isolated_and_read_again(
     httpx.post(f"{server.url}/__emulator__/faults", json=rule).raise_for_status()
     pipeline = make_pipeline(tmp_path)
     report = sync_reports(pipeline, server, start_date="2026-03-12")
-    assert len(report.failures) == 1 and "QUERY_ERROR" in report.failures[0]  # type: ignore[attr-defined]
+    assert len(report.failures) == 1 and "QUERY_ERROR" in report.failures[0]
     (failed,) = table_rows(pipeline, "sync_log", "WHERE error IS NOT NULL")
     assert failed["error_type"] == "ValidationError"
     state = pipeline.state["sources"]["databuddy"]["resources"]["custom_report_slices"]
@@ -284,7 +282,7 @@ def test_a_failed_slice_is_isolated_and_read_again(
     loaded = table_rows(pipeline, "sync_log", "WHERE error IS NULL AND table_name LIKE 'report_%'")
     assert len(loaded) == 3 * len(websites(server.emulator.store)) * 3 - 1
     report = sync_reports(pipeline, server, start_date="2026-03-12")  # the fault is spent
-    assert report.failures == []  # type: ignore[attr-defined]
+    assert report.failures == []
     with client_of(server) as client:
         for r in example_reports():
             assert_report_equals_api(
