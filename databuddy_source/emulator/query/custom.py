@@ -1,12 +1,18 @@
 """``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
 
+* The body's shape is checked first, before credentials, ``website_id`` and the rate limit, as
+  the API's framework does (:func:`shape_error`): a wrong type, an aggregate, operator or
+  granularity outside its enumeration is 422 ``VALIDATION`` whose ``error`` is a JSON text
+  ``{"type":"validation","on":"body","found":<the body>}``, without ``requestId``.
 * ``website_id`` (query string) is required, else 400 ``MISSING_WEBSITE_ID``; credentials and
   access are those of ``POST /v1/query`` (SPEC 2.3), checked on that website.
 * Whitelists (:data:`TABLES`): the API's own column lists, less ``title`` and ``page_count`` that
   the emulator does not generate; ids, ``anonymous_id``, ``session_id`` and timestamps are not
   exposed, as in the API. Numeric columns take every aggregate, text columns ``count``/``uniq``,
-  ``*`` only ``count``. Any other table, column, aggregate, operator, alias or shape is 400
-  ``QUERY_ERROR`` with a message saying what is wrong; malformed JSON is a plain-text 400.
+  ``*`` only ``count``. Any other table, column, alias or count of items is 400
+  ``QUERY_ERROR`` with a message saying what is wrong (the API, outside development mode, says
+  only "Invalid query configuration. Please check your query parameters." or "Query execution
+  failed. Please try again or contact support."); malformed JSON is a plain-text 400.
 * Rows: the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``), with
   the time column (``time`` for events, else ``timestamp``) in ``[startDate, endDate]``, both
   inclusive. Dates are read like ClickHouse's ``parseDateTimeBestEffort(value, timezone)``: without
@@ -38,6 +44,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -223,6 +230,62 @@ def _list(raw: Any, key: str, most: int, least: int = 0) -> list[Any]:
     return items
 
 
+def _kind_error(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return not isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, bool) or not isinstance(value, int | float)
+    if kind == "scalar":
+        return _kind_error(value, "string") and _kind_error(value, "number")
+    return not isinstance(value, list)
+
+
+def _shape_ok(body: Any) -> bool:
+    """The body as the API's request schema types it (extra keys allowed)."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), dict):
+        return False
+    query = body["query"]
+    optional = {"timezone": "string", "limit": "number"}
+    if _kind_error(query.get("table"), "string") or _kind_error(query.get("selects"), "list"):
+        return False
+    if any(_kind_error(body.get(k), "string") for k in ("startDate", "endDate")):
+        return False
+    if any(k in body and _kind_error(body[k], kind) for k, kind in optional.items()):
+        return False
+    if "granularity" in body and body["granularity"] not in ("hourly", "daily"):
+        return False
+    for select in query["selects"]:
+        if not isinstance(select, dict) or _kind_error(select.get("field"), "string"):
+            return False
+        if select.get("aggregate") not in AGGREGATES:
+            return False
+        if "alias" in select and _kind_error(select["alias"], "string"):
+            return False
+    for key in ("filters", "groupBy"):
+        if key in query and _kind_error(query[key], "list"):
+            return False
+    if any(_kind_error(g, "string") for g in query.get("groupBy", [])):
+        return False
+    for f in query.get("filters", []):
+        if not isinstance(f, dict) or _kind_error(f.get("field"), "string"):
+            return False
+        if f.get("operator") not in OPERATORS:
+            return False
+        value = f.get("value")
+        items = value if isinstance(value, list) else [value]
+        if any(_kind_error(v, "scalar") for v in items):
+            return False
+    return True
+
+
+def shape_error(body: Any) -> Response | None:
+    """The API's 422 for a body its request schema refuses; None when the shape is right."""
+    if _shape_ok(body):
+        return None
+    found = orjson.dumps({"type": "validation", "on": "body", "found": body}).decode()
+    return json_response({"success": False, "error": found, "code": "VALIDATION"}, 422)
+
+
 def build_sql(body: Any, website_id: str, now: datetime) -> str:
     """The DuckDB statement of one custom query body. Raises :class:`QueryError`."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), dict):
@@ -297,6 +360,12 @@ def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
 def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
     async def custom_endpoint(request: Request) -> Response:
         t0 = time.perf_counter()
+        body, failed = await read_json(request)
+        if failed is not None:
+            return failed
+        refused = shape_error(body)
+        if refused is not None:
+            return refused
         rid = request_id()
         website_id = request.query_params.get("website_id") or None
         principal = _reader(store, request, website_id)
@@ -308,9 +377,6 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         denial, _ = check_access(store.registry, principal, Scope(website_id=website_id))
         if denial is not None:
             return _error(denial.status, denial.error, denial.code, rid, headers)
-        body, failed = await read_json(request)
-        if failed is not None:
-            return failed
         try:
             sql = build_sql(body, website_id, store.now())
             rows = await run_in_threadpool(run_custom, store, sql)
