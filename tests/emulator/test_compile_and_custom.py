@@ -485,8 +485,6 @@ def flt(field: str, operator: str, value: Any) -> dict[str, Any]:
         (sel("*", "count", alias="x y"), "Invalid alias 'x y'"),
         ({"selects": []}, "'query.selects' must be an array of 1 to 10 items"),
         (flt("session_id", "eq", "s"), "Invalid filter column 'session_id'"),
-        (flt("path", "gt", 3), "needs a numeric column"),
-        (flt("load_time", "gte", "fast"), "needs a number"),
         ({"groupBy": ["client_id"]}, "Invalid GROUP BY column 'client_id'"),
     ],
 )
@@ -496,7 +494,42 @@ def test_custom_query_errors(
     q = {"table": "events", "selects": [{"field": "*", "aggregate": "count"}], **query}
     body = {"query": q, "startDate": "2026-03-01", "endDate": "2026-03-08"}
     r = custom(client, body, website_id=demo_ids["website_id"])
-    assert message in error(r, 400, "QUERY_ERROR")
+    assert error(r, 400, "QUERY_ERROR") == INVALID
+    assert message in r.headers["x-emulator-detail"]
+
+
+INVALID = "Invalid query configuration. Please check your query parameters."
+FAILED = "Query execution failed. Please try again or contact support."
+
+
+def test_custom_database_errors(client: httpx.Client, demo_ids: dict[str, str]) -> None:
+    site = demo_ids["website_id"]
+    count = {"field": "*", "aggregate": "count"}
+    for body, message in [
+        (query_body("events", [count], **flt("load_time", "gte", "fast")), "needs a number"),
+        (query_body("events", [count], **flt("load_time", "contains", "5")), "needs a text column"),
+        (
+            query_body("events", [{**count, "alias": "country"}], groupBy=["country"]),
+            "also an aggregate's alias",
+        ),
+    ]:
+        r = custom(client, body, website_id=site)
+        assert error(r, 400, "QUERY_ERROR") == FAILED
+        assert message in r.headers["x-emulator-detail"]
+
+
+def test_custom_compares_text_as_text(
+    client: httpx.Client, store: Store, demo_ids: dict[str, str]
+) -> None:
+    site = demo_ids["website_id"]
+    body = query_body("events", [{"field": "*", "aggregate": "count"}], **flt("path", "gt", "/p"))
+    r = custom(client, body, website_id=site)
+    want = db_rows(
+        store,
+        "SELECT count(*) AS count_all FROM events "
+        f"WHERE {where(site, '2026-03-01 00:00:00', '2026-03-08 00:00:00')} AND path > '/p'",
+    )
+    assert r.json()["data"] == want and want[0]["count_all"] > 0
 
 
 def test_custom_body_errors(client: httpx.Client, demo_ids: dict[str, str]) -> None:
@@ -506,9 +539,9 @@ def test_custom_body_errors(client: httpx.Client, demo_ids: dict[str, str]) -> N
         ({"startDate": "soon"}, "Invalid date: soon"),
         ({"timezone": "Mars/Olympus"}, "Invalid timezone"),
     ]:
-        assert message in error(
-            custom(client, {**base, **change}, website_id=site), 400, "QUERY_ERROR"
-        )
+        r = custom(client, {**base, **change}, website_id=site)
+        assert error(r, 400, "QUERY_ERROR") == FAILED
+        assert message in r.headers["x-emulator-detail"]
     r = client.post("/v1/query/custom", params={"website_id": site}, content=b"[")
     assert (r.status_code, r.text) == (400, "Bad Request")
 

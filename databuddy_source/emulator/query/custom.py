@@ -10,9 +10,11 @@
   the emulator does not generate; ids, ``anonymous_id``, ``session_id`` and timestamps are not
   exposed, as in the API. Numeric columns take every aggregate, text columns ``count``/``uniq``,
   ``*`` only ``count``. Any other table, column, alias or count of items is 400
-  ``QUERY_ERROR`` with a message saying what is wrong (the API, outside development mode, says
-  only "Invalid query configuration. Please check your query parameters." or "Query execution
-  failed. Please try again or contact support."); malformed JSON is a plain-text 400.
+  ``QUERY_ERROR`` with the API's words: "Invalid query configuration. Please check your query
+  parameters." for what its checks refuse, "Query execution failed. Please try again or contact
+  support." for what its database refuses (:class:`QueryFailed`); what exactly is wrong is in the
+  ``X-Emulator-Detail`` header (not the API's). ``gt``/``lt``/``gte``/``lte`` on a text column
+  compare text, as the API does. Malformed JSON is a plain-text 400.
 * Rows: the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``), with
   the time column (``time`` for events, else ``timestamp``) in ``[startDate, endDate]``, both
   inclusive. Dates are read like ClickHouse's ``parseDateTimeBestEffort(value, timezone)``: without
@@ -103,7 +105,18 @@ TABLES: dict[str, Table] = {
 
 
 class QueryError(Exception):
-    """A custom query the API refuses or cannot run: 400 ``QUERY_ERROR`` with this message."""
+    """A custom query the API's checks refuse: 400 ``QUERY_ERROR``, "Invalid query
+    configuration" (this message goes in the ``X-Emulator-Detail`` header)."""
+
+    answer = "Invalid query configuration. Please check your query parameters."
+
+
+class QueryFailed(QueryError):
+    """A custom query that passes the API's checks but that its database refuses (a bad date or
+    time zone, a duplicate output column, a text operator on a number): "Query execution
+    failed"."""
+
+    answer = "Query execution failed. Please try again or contact support."
 
 
 def limiter(config: EmulatorConfig) -> RateLimiter:
@@ -138,7 +151,7 @@ def _number(value: Any, field: str) -> float:
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise QueryError(f"Filter on '{field}' needs a number, got {value!r}")
+        raise QueryFailed(f"Filter on '{field}' needs a number, got {value!r}")
     return number
 
 
@@ -157,9 +170,7 @@ def _filter(table_name: str, raw: Any, i: int) -> str:
     numeric = field in TABLES[table_name].numbers
     col = _q(field)
     if numeric and op in ("contains", "not_contains", "starts_with"):
-        raise QueryError(f"Operator '{op}' needs a text column; '{field}' is numeric")
-    if not numeric and op in ("gt", "lt", "gte", "lte"):
-        raise QueryError(f"Operator '{op}' needs a numeric column; '{field}' is text")
+        raise QueryFailed(f"Operator '{op}' needs a text column; '{field}' is numeric")
     items = [_number(v, field) if numeric else _text(v) for v in values]
     if op in _COMPARE:
         return f"{col} {_COMPARE[op]} {lit(items[0])}"
@@ -217,7 +228,7 @@ def _instant(raw: Any, key: str, zone: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise QueryError(f"Invalid date: {raw}. Could not parse as a valid date") from exc
+        raise QueryFailed(f"Invalid date: {raw}. Could not parse as a valid date") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0)
@@ -311,7 +322,7 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
     try:
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise QueryError(f"Invalid timezone: {tz_name}") from exc
+        raise QueryFailed(f"Invalid timezone: {tz_name}") from exc
     start = _instant(body.get("startDate"), "startDate", zone)
     end = _instant(body.get("endDate"), "endDate", zone)
     if body.get("granularity") not in (None, "hourly", "daily"):
@@ -324,11 +335,11 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
     aliases = {name for _, name in selects}
     keys = [(_q(g), g) for g in reversed(group_by) if g not in aliases]
     if len(keys) < len(group_by):  # GROUP BY an aggregate's alias: ClickHouse refuses it
-        raise QueryError("A GROUP BY field is also an aggregate's alias; rename the alias")
+        raise QueryFailed("A GROUP BY field is also an aggregate's alias; rename the alias")
     names = [name for _, name in keys] + [name for _, name in selects]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        raise QueryError(f"Output column '{duplicate}' appears twice; give the select an alias")
+        raise QueryFailed(f"Output column '{duplicate}' appears twice; give the select an alias")
 
     columns = [f"{expr} AS {_q(name)}" for expr, name in (*keys, *selects)]
     where = [
@@ -352,7 +363,7 @@ def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
         try:
             result = cur.execute(sql)
         except duckdb.Error as exc:  # passed through as the API does in development mode
-            raise QueryError(str(exc).split("\n", 1)[0]) from exc
+            raise QueryFailed(str(exc).split("\n", 1)[0]) from exc
         names = [d[0] for d in result.description or ()]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
@@ -380,8 +391,10 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         try:
             sql = build_sql(body, website_id, store.now())
             rows = await run_in_threadpool(run_custom, store, sql)
-        except QueryError as exc:
-            return _error(400, str(exc), "QUERY_ERROR", rid, headers)
+        except QueryError as exc:  # the API's words; what went wrong in an emulator header
+            text = str(exc)[:500].encode("ascii", "backslashreplace").decode()
+            detail = {**(headers or {}), "X-Emulator-Detail": text}
+            return _error(400, exc.answer, "QUERY_ERROR", rid, detail)
         meta = {"rowCount": len(rows), "executionTime": round(1000 * (time.perf_counter() - t0))}
         return json_response(
             {"success": True, "data": rows, "meta": meta, "requestId": rid}, 200, headers
