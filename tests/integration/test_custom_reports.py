@@ -292,3 +292,23 @@ def test_a_failed_slice_is_isolated_and_read_again(
                 websites(server.emulator.store),
                 days(date(2026, 3, 12), YESTERDAY),
             )
+
+
+def test_the_examples_load_the_same_on_postgres_and_rerun_in_place(
+    server: EmulatorServer, tmp_path: Path, postgres_url: str, pg_dataset: str
+) -> None:
+    import dlt
+
+    pipeline = make_pipeline(
+        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+    )
+    first = sync_reports(pipeline, server, start_date="2026-03-11")
+    second = sync_reports(pipeline, server, start_date="2026-03-11")  # the lookback re-read
+    assert first.failures == second.failures == []
+    assert second.slices < first.slices
+    sites = websites(server.emulator.store)
+    with client_of(server) as client:
+        for r in example_reports():
+            assert_report_equals_api(pipeline, client, r, sites, days(date(2026, 3, 11), YESTERDAY))
+    log = table_rows(pipeline, "sync_log", "WHERE table_name LIKE 'report_%'")
+    assert len(log) == first.slices - len(sites) * 4 + second.slices - len(sites) * 2
