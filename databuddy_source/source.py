@@ -16,7 +16,7 @@ from dlt.extract.resource import DltResource
 from . import merge_keys, pg_replace, settings
 from .catalog import table_spec
 from .client import Databuddy
-from .custom_reports import resolve_custom_rate_limit, resolve_reports
+from .custom_report_options import resolve_custom_rate_limit, resolve_reports
 from .discovery import discover
 from .memory import limit_malloc_arenas
 from .options import resolve_options

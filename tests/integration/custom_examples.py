@@ -8,7 +8,8 @@ from datetime import UTC, date
 from typing import Any
 
 from databuddy_source.client import Databuddy
-from databuddy_source.custom_reports import CustomReport, request_ranges, resolve_reports
+from databuddy_source.custom_report_options import resolve_reports
+from databuddy_source.custom_reports import CustomReport, request_ranges
 
 from .syncing import table_rows
 

@@ -10,14 +10,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from databuddy_source.custom_reports import (
-    CustomReport,
-    request_ranges,
+from databuddy_source.custom_report_options import (
     resolve_custom_rate_limit,
     resolve_report,
     resolve_reports,
-    truncation_hint,
 )
+from databuddy_source.custom_reports import CustomReport, request_ranges, truncation_hint
 from databuddy_source.errors import ConfigurationError
 
 VIEWS: dict[str, Any] = {

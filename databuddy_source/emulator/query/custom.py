@@ -1,7 +1,7 @@
 """``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
 
 * The body's shape is checked first, before credentials, ``website_id`` and the rate limit, as
-  the API's framework does (:func:`shape_error`): a wrong type, an aggregate, operator or
+  the API's framework does (:mod:`.custom_schema`): a wrong type, an aggregate, operator or
   granularity outside its enumeration is 422 ``VALIDATION`` whose ``error`` is a JSON text
   ``{"type":"validation","on":"body","found":<the body>}``, without ``requestId``.
 * ``website_id`` (query string) is required, else 400 ``MISSING_WEBSITE_ID``; credentials and
@@ -46,7 +46,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,6 +57,7 @@ from ..ratelimit import RateLimiter
 from ..store import Store
 from .access import check_access
 from .compile import admit, read_json, scaled_limiter
+from .custom_schema import AGGREGATES, OPERATORS, shape_error
 from .resolve import Scope
 from .routes import _error, _reader
 from .sql import lit, lit_list
@@ -65,9 +65,7 @@ from .sql import lit, lit_list
 CUSTOM_FACTOR = 0.5
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
-AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
 _COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
-OPERATORS = (*_COMPARE, "contains", "not_contains", "starts_with", "in", "not_in")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -239,62 +237,6 @@ def _list(raw: Any, key: str, most: int, least: int = 0) -> list[Any]:
     if not isinstance(items, list) or not least <= len(items) <= most:
         raise QueryError(f"'{key}' must be an array of {least} to {most} items")
     return items
-
-
-def _kind_error(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return not isinstance(value, str)
-    if kind == "number":
-        return isinstance(value, bool) or not isinstance(value, int | float)
-    if kind == "scalar":
-        return _kind_error(value, "string") and _kind_error(value, "number")
-    return not isinstance(value, list)
-
-
-def _shape_ok(body: Any) -> bool:
-    """The body as the API's request schema types it (extra keys allowed)."""
-    if not isinstance(body, dict) or not isinstance(body.get("query"), dict):
-        return False
-    query = body["query"]
-    optional = {"timezone": "string", "limit": "number"}
-    if _kind_error(query.get("table"), "string") or _kind_error(query.get("selects"), "list"):
-        return False
-    if any(_kind_error(body.get(k), "string") for k in ("startDate", "endDate")):
-        return False
-    if any(k in body and _kind_error(body[k], kind) for k, kind in optional.items()):
-        return False
-    if "granularity" in body and body["granularity"] not in ("hourly", "daily"):
-        return False
-    for select in query["selects"]:
-        if not isinstance(select, dict) or _kind_error(select.get("field"), "string"):
-            return False
-        if select.get("aggregate") not in AGGREGATES:
-            return False
-        if "alias" in select and _kind_error(select["alias"], "string"):
-            return False
-    for key in ("filters", "groupBy"):
-        if key in query and _kind_error(query[key], "list"):
-            return False
-    if any(_kind_error(g, "string") for g in query.get("groupBy", [])):
-        return False
-    for f in query.get("filters", []):
-        if not isinstance(f, dict) or _kind_error(f.get("field"), "string"):
-            return False
-        if f.get("operator") not in OPERATORS:
-            return False
-        value = f.get("value")
-        items = value if isinstance(value, list) else [value]
-        if any(_kind_error(v, "scalar") for v in items):
-            return False
-    return True
-
-
-def shape_error(body: Any) -> Response | None:
-    """The API's 422 for a body its request schema refuses; None when the shape is right."""
-    if _shape_ok(body):
-        return None
-    found = orjson.dumps({"type": "validation", "on": "body", "found": body}).decode()
-    return json_response({"success": False, "error": found, "code": "VALIDATION"}, 422)
 
 
 def build_sql(body: Any, website_id: str, now: datetime) -> str:
