@@ -12,19 +12,10 @@ from typing import Any
 
 from . import settings
 from .catalog import suggest
-from .custom_reports import (
-    AGGREGATES,
-    GRANULARITIES,
-    MAX_DIMENSIONS,
-    MAX_FILTERS,
-    MAX_METRICS,
-    OPERATORS,
-    RESERVED,
-    TABLE_PREFIX,
-    TABLES,
-    CustomReport,
-    Metric,
-)
+from .contract.custom_query import AGGREGATES, GRANULARITIES, MAX_FILTERS, OPERATORS
+from .contract.custom_query import MAX_GROUP_BY as MAX_DIMENSIONS
+from .contract.custom_query import MAX_SELECTS as MAX_METRICS
+from .custom_reports import RESERVED, TABLE_PREFIX, TABLES, CustomReport, Metric
 from .errors import ConfigurationError
 
 REPORT_KEYS = ("name", "table", "dimensions", "metrics", "filters", "granularity", "limit")

@@ -28,57 +28,24 @@ from zoneinfo import ZoneInfo
 from . import settings
 from .catalog import EMPTY_SLICE, SLICE_DATE, TableSpec
 from .contract import Field, FieldType, QueryType
+from .contract.custom_query import TABLES as ENDPOINT_TABLES
+from .contract.custom_query import Aggregate, Column
 
-Aggregate = Literal["count", "sum", "avg", "max", "min", "uniq"]
-AGGREGATES: tuple[Aggregate, ...] = ("count", "sum", "avg", "max", "min", "uniq")
-OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "lt",
-    "gte",
-    "lte",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "in",
-    "not_in",
-)
-GRANULARITIES = ("daily", "hourly")
-MAX_DIMENSIONS, MAX_METRICS, MAX_FILTERS = 5, 10, 20
 TABLE_PREFIX = "report_"
 RESERVED = ("website_id", SLICE_DATE, "hour", "_slice_row", EMPTY_SLICE)
 
 ColumnKind = Literal["text", "integer", "float"]
-_TEXT: ColumnKind = "text"
-_EVENT_TEXT = (
-    "event_name",
-    "referrer",
-    "path",
-    "title",
-    "browser_name",
-    "os_name",
-    "device_type",
-    "country",
-    "region",
-    "city",
-    "language",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-)
+
+
+def _kind(column: Column) -> ColumnKind:
+    """A column's kind in a report's table: 32- and 64-bit floats alike are doubles."""
+    if column.type == "text" or column.type == "integer":
+        return column.type
+    return "float"
+
+
 TABLES: dict[str, dict[str, ColumnKind]] = {
-    "events": {
-        **dict.fromkeys(_EVENT_TEXT, _TEXT),
-        "time_on_page": "float",
-        "scroll_depth": "float",
-        "page_count": "integer",
-        "load_time": "integer",
-        "ttfb": "integer",
-    },
-    "error_spans": dict.fromkeys(("path", "message", "error_type", "filename"), _TEXT),
-    "web_vitals_spans": {"path": _TEXT, "metric_name": _TEXT, "metric_value": "float"},
-    "outgoing_links": {"href": _TEXT, "text": _TEXT},
+    name: {c.name: _kind(c) for c in table.columns} for name, table in ENDPOINT_TABLES.items()
 }
 _FIELD_TYPE: dict[ColumnKind, FieldType] = {
     "text": "string",

@@ -1,20 +1,21 @@
-"""``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
+"""``POST /v1/query/custom``: one aggregation over a whitelisted raw table.
 
 * The body's shape is checked first, before credentials, ``website_id`` and the rate limit, as
   the API's framework does (:mod:`.custom_schema`): a wrong type, an aggregate, operator or
   granularity outside its enumeration is 422 ``VALIDATION`` whose ``error`` is a JSON text
   ``{"type":"validation","on":"body","found":<the body>}``, without ``requestId``.
 * ``website_id`` (query string) is required, else 400 ``MISSING_WEBSITE_ID``; credentials and
-  access are those of ``POST /v1/query`` (SPEC 2.3), checked on that website.
-* Whitelists (:data:`TABLES`): the API's own column lists, less ``title`` and ``page_count`` that
-  the emulator does not generate; ids, ``anonymous_id``, ``session_id`` and timestamps are not
-  exposed, as in the API. Numeric columns take every aggregate, text columns ``count``/``uniq``,
-  ``*`` only ``count``. Any other table, column, alias or count of items is 400
-  ``QUERY_ERROR`` with the API's words: "Invalid query configuration. Please check your query
-  parameters." for what its checks refuse, "Query execution failed. Please try again or contact
-  support." for what its database refuses (:class:`QueryFailed`); what exactly is wrong is in the
-  ``X-Emulator-Detail`` header (not the API's). ``gt``/``lt``/``gte``/``lte`` on a text column
-  compare text, as the API does. Malformed JSON is a plain-text 400.
+  access are those of ``POST /v1/query``, checked on that website.
+* Whitelists (:data:`TABLES`): the API's own column lists (``contract/custom_query.py``), less
+  ``title`` and ``page_count`` that the emulator does not generate; ids, ``anonymous_id``,
+  ``session_id`` and timestamps are not exposed, as in the API. Numeric columns take every
+  aggregate, text columns ``count``/``uniq``, ``*`` only ``count``.
+* Any other table, column, alias or count of items is 400 ``QUERY_ERROR`` in the API's words:
+  "Invalid query configuration. Please check your query parameters." for what its checks
+  refuse, "Query execution failed. Please try again or contact support." for what its database
+  refuses (:class:`QueryFailed`); what exactly is wrong goes in the ``X-Emulator-Detail`` header
+  (not the API's). ``gt``/``lt``/``gte``/``lte`` on a text column compare text, as the API does.
+  Malformed JSON is a plain-text 400.
 * Rows: the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``), with
   the time column (``time`` for events, else ``timestamp``) in ``[startDate, endDate]``, both
   inclusive. Dates are read like ClickHouse's ``parseDateTimeBestEffort(value, timezone)``: without
@@ -51,21 +52,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...contract.custom_query import (
+    AGGREGATES,
+    COMPARISONS,
+    DEFAULT_LIMIT,
+    MAX_FILTERS,
+    MAX_GROUP_BY,
+    MAX_LIMIT,
+    MAX_SELECTS,
+    OPERATORS,
+    CustomTable,
+)
+from ...contract.custom_query import TABLES as CUSTOM_TABLES
 from ..config import EmulatorConfig
 from ..http import json_response, request_id
 from ..ratelimit import RateLimiter
 from ..store import Store
 from .access import check_access
 from .compile import admit, read_json, scaled_limiter
-from .custom_schema import AGGREGATES, OPERATORS, shape_error
+from .custom_schema import shape_error
 from .resolve import Scope
 from .routes import _error, _reader
 from .sql import lit, lit_list
 
 CUSTOM_FACTOR = 0.5
-DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
-MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
-_COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
+_COMPARE = dict(zip(COMPARISONS, ("=", "!=", ">", "<", ">=", "<="), strict=True))
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -84,22 +95,21 @@ class Table:
         return self.text + self.numbers
 
 
-_EVENTS: tuple[str, ...] = ("event_name", "referrer", "path", "browser_name", "os_name")
-_EVENTS += ("device_type", "country", "region", "city", "language")
-_EVENTS += ("utm_source", "utm_medium", "utm_campaign")
-TABLES: dict[str, Table] = {
-    "events": Table(
-        "time",
-        _EVENTS,
-        ("time_on_page", "scroll_depth", "load_time", "ttfb"),
-        float32=("time_on_page", "scroll_depth"),
-    ),
-    "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
-    "web_vitals_spans": Table(
-        "timestamp", ("path", "metric_name"), ("metric_value",), ("metric_value",)
-    ),
-    "outgoing_links": Table("timestamp", ("href", "text")),
-}
+NOT_GENERATED = ("title", "page_count")  # the API reads them; the emulator's data lack them
+
+
+def _table(table: CustomTable) -> Table:
+    columns = [c for c in table.columns if c.name not in NOT_GENERATED]
+    return Table(
+        table.time,
+        tuple(c.name for c in columns if not c.numeric),
+        tuple(c.name for c in columns if c.numeric),
+        not_null=tuple(c.name for c in columns if c.numeric and not c.nullable),
+        float32=tuple(c.name for c in columns if c.type == "float32"),
+    )
+
+
+TABLES: dict[str, Table] = {name: _table(t) for name, t in CUSTOM_TABLES.items()}
 
 
 class QueryError(Exception):

@@ -10,22 +10,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from ...contract.custom_query import AGGREGATES, OPERATORS
 from ..http import json_response
-
-AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
-OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "lt",
-    "gte",
-    "lte",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "in",
-    "not_in",
-)
 
 
 def _kind_error(value: Any, kind: str) -> bool:
