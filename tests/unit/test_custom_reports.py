@@ -189,3 +189,16 @@ def test_custom_rate_limit_is_checked() -> None:
     for bad in (0, -1, 2.5, "60", True):
         with pytest.raises(ConfigurationError, match=r"custom_rate_limit: .* at least 1"):
             resolve_custom_rate_limit(bad)
+
+
+def test_the_custom_budget_is_its_own_and_shared_by_the_key() -> None:
+    from databuddy_source.client import Databuddy
+
+    key = "dbdy_" + "k" * 40
+    with (
+        Databuddy(key, rate_limit=60, custom_rate_limit=60) as one,
+        Databuddy(key, rate_limit=60, custom_rate_limit=60) as two,
+    ):
+        assert one.custom_rate_limiter is two.custom_rate_limiter  # every report of the key
+        assert one.custom_rate_limiter is not one.rate_limiter  # apart from /v1/query's
+        assert (one.custom_rate_limiter.limit, one.custom_rate_limiter.window) == (60, 60.0)
