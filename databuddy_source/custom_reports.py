@@ -6,16 +6,17 @@ request body of one day (or hour) and the :class:`~.catalog.TableSpec` of its ta
 
 What the endpoint accepts (its own whitelist; anything else is ``400 QUERY_ERROR``):
 
-* four tables, each with the columns below; every column may be a dimension (``groupBy``, at
-  most 5) and a filter (at most 20); ids, sessions, visitors and timestamps are not exposed;
+* four tables and their columns (``contract/custom_query.py``); every column may be a
+  dimension (``groupBy``, at most 5) and a filter (at most 20); ids, sessions, visitors and
+  timestamps are not exposed;
 * metrics (``selects``, 1 to 10): ``count`` over ``*`` or any column (non-null values),
   ``uniq`` over any column, ``sum``/``avg``/``min``/``max`` over numeric columns only;
 * the answer's columns are the dimensions, then ``<aggregate>_<field>`` (``count_all`` for
   ``*``) or the metric's ``alias``; with dimensions, rows come ordered by the first metric,
   descending, and at most ``limit`` (1..10,000) of them: there is no offset;
-* the date range is read to the second in the given time zone, both ends inclusive; the
-  endpoint accepts ``granularity`` but does not bucket by it, so an hourly report costs one
-  request per hour.
+* the date range is read to the second, both ends inclusive (in the given time zone, unless
+  it carries an offset); the endpoint accepts ``granularity`` but does not bucket by it, so an
+  hourly report costs one request per hour.
 """
 
 from __future__ import annotations
