@@ -127,9 +127,18 @@ def report_slices_resource(
         units = 0
         for parent, slices in planned.items():
             failed: set[tuple[str, str]] = set()
-            for unit in _parent_units(client, by_table, parent, slices, timezone, units):
+            for done, unit in enumerate(
+                _parent_units(client, by_table, parent, slices, timezone, units), start=1
+            ):
                 _account(report, unit, failed)
                 units += 1
+                log.info(
+                    "custom reports, website %s: %d/%d slices, %d requests so far",
+                    parent.name or parent.id,
+                    done,
+                    len(slices),
+                    report.requests,
+                )
                 yield unit
                 error = unit.results[0].error
                 if isinstance(error, AuthenticationError):
