@@ -75,10 +75,16 @@ def check_api_key(api_key: object) -> Secret:
 
 
 def shared_rate_limiter(
-    secret: Secret, limit: int, window: float, clock: Clock, sleep: Sleep
+    secret: Secret,
+    limit: int,
+    window: float,
+    clock: Clock,
+    sleep: Sleep,
+    endpoint: str = "query",
 ) -> RateLimiter:
-    """One limiter per key (and base URL), shared by every client and thread of this process."""
-    key = f"{secret.fingerprint()}:{limit}:{window}:{id(clock)}:{id(sleep)}"
+    """One limiter per key and endpoint budget (``query``: ``/v1/query``; ``custom``:
+    ``/v1/query/custom``), shared by every client and thread of this process."""
+    key = f"{endpoint}:{secret.fingerprint()}:{limit}:{window}:{id(clock)}:{id(sleep)}"
     with _LIMITERS_LOCK:
         limiter = _LIMITERS.get(key)
         if limiter is None:
@@ -144,6 +150,7 @@ class Databuddy:
         retry: RetryPolicy | None = None,
         rate_limit: int = settings.QUERY_RATE_LIMIT,
         rate_window: float = settings.QUERY_RATE_WINDOW_SECONDS,
+        custom_rate_limit: int = settings.CUSTOM_RATE_LIMIT,
         max_parameters_per_request: int = settings.MAX_PARAMETERS_PER_REQUEST,
         transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
@@ -181,6 +188,14 @@ class Databuddy:
         self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
         self.rate_limiter = shared_rate_limiter(
             self._secret, rate_limit, rate_window, monotonic, sleep
+        )
+        self.custom_rate_limiter = shared_rate_limiter(  # POST /v1/query/custom's own budget
+            self._secret,
+            custom_rate_limit,
+            rate_window,  # 60 s for both budgets on the API
+            monotonic,
+            sleep,
+            endpoint="custom",
         )
         if timeout is None:
             timeout = httpx.Timeout(
@@ -227,13 +242,13 @@ class Databuddy:
         path: str,
         params: Mapping[str, str] | None,
         body: Any,
-        rate_limited: bool,
+        limiter: RateLimiter | None,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         content = orjson.dumps(body) if body is not None else None
         headers = {"content-type": "application/json"} if content is not None else None
-        if rate_limited:
-            self.rate_limiter.acquire()
+        if limiter is not None:
+            limiter.acquire()
         response_headers: Mapping[str, str] | None = None
         try:
             self.stats.add(requests=1)
@@ -256,14 +271,14 @@ class Databuddy:
                 f"connection failed ({type(exc).__name__}: {exc})", path=path
             ) from None
         finally:
-            if rate_limited:
-                self.rate_limiter.release(response_headers, self._clock)
+            if limiter is not None:
+                limiter.release(response_headers, self._clock)
         try:
             return classify(response, clock=self._clock, content=body, decode=decode)
         except RateLimitedError as exc:
             self.stats.add(rate_limited=1)
-            if rate_limited and exc.retry_after is not None:
-                self.rate_limiter.block_for(exc.retry_after)
+            if limiter is not None and exc.retry_after is not None:
+                limiter.block_for(exc.retry_after)
             raise
 
     def request(
@@ -274,12 +289,14 @@ class Databuddy:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         rate_limited: bool = False,
+        limiter: RateLimiter | None = None,
         failure_budget: int | None = None,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
 
-        ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first.
+        ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first;
+        ``limiter`` names another budget (``custom_rate_limiter`` for ``/v1/query/custom``).
         ``decode`` may read a successful body its own way; when it returns ``None`` the body is
         decoded as JSON.
         """
@@ -294,4 +311,5 @@ class Databuddy:
             failure_budget=failure_budget,
             on_retry=count_retry,
         )
-        return retrying(self._send_once, method, path, params, json, rate_limited, decode)
+        budget = limiter or (self.rate_limiter if rate_limited else None)
+        return retrying(self._send_once, method, path, params, json, budget, decode)

@@ -325,14 +325,18 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     return table
 
 
-def sync_log_transformer(source: DltResource, report: SyncReport) -> DltResource:
-    """``sync_log``: one row per run, parent, query type and slice (appended)."""
+def sync_log_transformer(
+    source: DltResource, report: SyncReport, name: str = "sync_log"
+) -> DltResource:
+    """``sync_log``: one row per run, parent, query type and slice (appended). ``name``: the
+    resource's, when another slices resource (custom reports) logs into the same table."""
 
     log_disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
 
     @dlt.transformer(
         data_from=source,
-        name="sync_log",
+        name=name,
+        table_name="sync_log",
         # merged on its key, not appended: a load job that ran twice cannot double it
         write_disposition=log_disposition,
         primary_key=["run_id", "table_name", "parent_id", "slice_date"],

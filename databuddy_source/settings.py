@@ -39,3 +39,8 @@ CONCURRENCY = 4
 # Rows one run reads at most before it stops at a request boundary (a backfill then takes
 # several runs, each one load package): bounds the destination's merge memory.
 MAX_ROWS_PER_RUN = 1_000_000
+
+# POST /v1/query/custom: its own budget of 60 requests per sliding 60 s per key, apart from
+# /v1/query's and shared by every custom report of the key; at most 10,000 groups an answer.
+CUSTOM_RATE_LIMIT = 60  # in the same window as QUERY_RATE_LIMIT
+CUSTOM_MAX_LIMIT = 10_000

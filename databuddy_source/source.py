@@ -16,10 +16,12 @@ from dlt.extract.resource import DltResource
 from . import merge_keys, pg_replace, settings
 from .catalog import table_spec
 from .client import Databuddy
+from .custom_report_options import resolve_custom_rate_limit, resolve_reports
 from .discovery import discover
 from .memory import limit_malloc_arenas
 from .options import resolve_options
 from .planning import Window, plan
+from .report_resources import report_resources
 from .resources import (
     SyncReport,
     by_request_scope,
@@ -68,9 +70,12 @@ def databuddy(
     max_attempts: int = settings.MAX_ATTEMPTS,
     as_of: str | None = None,
     shard: str | None = None,
+    custom_reports: list[dict[str, Any]] | None = None,
+    custom_rate_limit: int = settings.CUSTOM_RATE_LIMIT,
 ) -> list[DltResource]:
     """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
-    and ``sync_log``. Every option is documented in ``.dlt/config.toml``."""
+    one per custom report (``report_<name>``, see docs/custom-reports.md), and ``sync_log``.
+    Every option is documented in ``.dlt/config.toml``."""
     options = resolve_options(
         queries=queries,
         websites=websites,
@@ -96,11 +101,13 @@ def databuddy(
         as_of=as_of,
         shard=shard,
     )
+    reports = resolve_reports(custom_reports)  # checked before any request
     client = Databuddy(
         api_key,
         base_url=base_url,
         rate_limit=options.rate_limit,
         rate_window=options.rate_window_seconds,
+        custom_rate_limit=resolve_custom_rate_limit(custom_rate_limit),
         timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
@@ -115,6 +122,8 @@ def databuddy(
     kinds: set[str] = {s.qtype.project for s in specs.values()}
     if options.rpc_collections:
         kinds.add("organization")
+    if reports:
+        kinds.add("website")
     parents = discover(
         client,
         websites=options.websites,
@@ -152,5 +161,7 @@ def databuddy(
         )
         for name in options.rpc_collections
     ]
+    if reports:
+        resources += report_resources(client, options.timezone, reports, parents, window, report)
     weakref.finalize(report, client.close)
     return resources

@@ -318,40 +318,36 @@ def test_custom_uniq_avg_grouped(
     assert len(data) > 3
 
 
-def test_custom_daily_granularity_in_time_zone(
+def test_custom_range_is_read_in_the_time_zone_and_granularity_is_ignored(
     client: httpx.Client, store: Store, demo_ids: dict[str, str]
 ) -> None:
     site = demo_ids["website_id"]
-    body = query_body(
-        "events",
-        [{"field": "*", "aggregate": "count"}, {"field": "city", "aggregate": "uniq"}],
-        granularity="daily",
-        timezone="America/New_York",
-    )
-    r = custom(client, body, website_id=site)
-    assert r.status_code == 200, r.text
-    # the range is read in New York time: 2026-03-01 00:00 EST .. 2026-03-08 00:00 EST (UTC-5)
-    local = "((time AT TIME ZONE 'UTC') AT TIME ZONE 'America/New_York')"
+    selects = [{"field": "*", "aggregate": "count"}, {"field": "city", "aggregate": "uniq"}]
+    answers = []
+    for granularity in (None, "daily", "hourly"):
+        extra = {"granularity": granularity} if granularity else {}
+        body = query_body("events", selects, timezone="America/New_York", **extra)
+        r = custom(client, body, website_id=site)
+        assert r.status_code == 200, r.text
+        answers.append(r.json()["data"])
+    # the range is read in New York time: 2026-03-01 00:00 EST .. 2026-03-08 00:00 EST (UTC-5),
+    # and no granularity adds a time bucket (the API accepts it and does not use it)
     want = db_rows(
         store,
-        f"SELECT strftime({local}, '%Y-%m-%d') AS date, count(*) AS count_all, "
-        "count(DISTINCT city) AS uniq_city FROM events "
-        f"WHERE {where(site, '2026-03-01 05:00:00', '2026-03-08 05:00:00')} "
-        "GROUP BY 1 ORDER BY 1",
+        "SELECT count(*) AS count_all, count(DISTINCT city) AS uniq_city FROM events "
+        f"WHERE {where(site, '2026-03-01 05:00:00', '2026-03-08 05:00:00')}",
     )
-    assert r.json()["data"] == want
-    assert [row["date"] for row in want][:2] == ["2026-03-01", "2026-03-02"]
-    assert want[-1]["date"] == "2026-03-07"  # a date-only end is midnight: that day is out
+    assert answers == [want, want, want]
 
 
-def test_custom_hourly_granularity_grouped_and_filtered(
+def test_custom_grouped_and_filtered(
     client: httpx.Client, store: Store, demo_ids: dict[str, str]
 ) -> None:
     site = demo_ids["website_id"]
     body = query_body(
         "web_vitals_spans",
         [{"field": "metric_value", "aggregate": "avg"}, {"field": "*", "aggregate": "count"}],
-        groupBy=["metric_name"],
+        groupBy=["metric_name", "path"],
         filters=[
             {"field": "metric_name", "operator": "in", "value": ["LCP", "INP"]},
             {"field": "metric_value", "operator": "gt", "value": 100},
@@ -364,22 +360,40 @@ def test_custom_hourly_granularity_grouped_and_filtered(
     r = custom(client, body, website_id=site)
     assert r.status_code == 200, r.text
     data = r.json()["data"]
-    assert list(data[0]) == ["date", "metric_name", "avg_metric_value", "count_all"]
-    assert data[0]["date"].endswith(":00:00")
+    # each group field is put in front of the selects in turn: the last one comes first
+    assert list(data[0]) == ["path", "metric_name", "avg_metric_value", "count_all"]
     values = [row["avg_metric_value"] for row in data]
     assert values == sorted(values, reverse=True)  # first select descending
     want = db_rows(
         store,
-        "SELECT strftime(date_trunc('hour', timestamp), '%Y-%m-%d %H:00:00') AS date, "
-        "metric_name, avg(metric_value) AS avg_metric_value, count(*) AS count_all "
+        "SELECT path, metric_name, avg(metric_value) AS avg_metric_value, count(*) AS count_all "
         "FROM web_vitals_spans "
         f"WHERE {where(site, '2026-03-03 00:00:00', '2026-03-03 23:59:59', 'timestamp')} "
         "AND metric_name IN ('LCP', 'INP') AND metric_value > 100 AND path LIKE '/%' "
         "GROUP BY 1, 2",
     )
-    key = lambda row: (row["date"], row["metric_name"])  # noqa: E731
+    key = lambda row: (row["path"], row["metric_name"])  # noqa: E731
     assert sorted(norm_rows(data), key=key) == sorted(norm_rows(want), key=key)
     assert {row["metric_name"] for row in data} == {"LCP", "INP"}
+
+
+def test_custom_aggregates_over_no_rows(client: httpx.Client, demo_ids: dict[str, str]) -> None:
+    selects = [
+        {"field": "metric_value", "aggregate": aggregate} for aggregate in ("sum", "min", "avg")
+    ]
+    body = query_body("web_vitals_spans", selects, startDate="2020-01-01", endDate="2020-01-02")
+    r = custom(client, body, website_id=demo_ids["website_id"])
+    assert r.json()["data"] == [
+        {"sum_metric_value": 0, "min_metric_value": 0, "avg_metric_value": None}
+    ]
+    body = query_body(
+        "events",
+        [{"field": "load_time", "aggregate": "max"}],
+        **{"startDate": "2020-01-01", "endDate": "2020-01-02"},
+    )
+    assert custom(client, body, website_id=demo_ids["website_id"]).json()["data"] == [
+        {"max_load_time": None}
+    ]
 
 
 def test_custom_text_filters_and_other_tables(
@@ -430,6 +444,9 @@ def test_custom_sees_only_rows_ingested_by_now(
     assert everything > visible  # late and future rows exist, and are hidden
 
 
+GROUPS = ["path", "city", "referrer", "browser_name", "os_name"]
+
+
 def test_custom_limit_is_clamped(
     client: httpx.Client, store: Store, demo_ids: dict[str, str]
 ) -> None:
@@ -440,8 +457,7 @@ def test_custom_limit_is_clamped(
         body = query_body(
             "events",
             [{"field": "*", "aggregate": "count"}],
-            groupBy=["path"],
-            granularity="hourly",
+            groupBy=GROUPS,
             startDate="2026-01-01",
             endDate="2026-03-16",
             **extra,
@@ -453,7 +469,7 @@ def test_custom_limit_is_clamped(
 
     groups = db_rows(
         store,
-        "SELECT count(*) AS n FROM (SELECT DISTINCT date_trunc('hour', time), path FROM events "
+        f"SELECT count(*) AS n FROM (SELECT DISTINCT {', '.join(GROUPS)} FROM events "
         f"WHERE {where(site, '2026-01-01 00:00:00', '2026-03-16 00:00:00')})",
     )[0]["n"]
     assert groups > 10_000
@@ -488,8 +504,6 @@ def flt(field: str, operator: str, value: Any) -> dict[str, Any]:
         (sel("*", "count", alias="x y"), "Invalid alias 'x y'"),
         ({"selects": []}, "'query.selects' must be an array of 1 to 10 items"),
         (flt("session_id", "eq", "s"), "Invalid filter column 'session_id'"),
-        (flt("path", "gt", 3), "needs a numeric column"),
-        (flt("load_time", "gte", "fast"), "needs a number"),
         ({"groupBy": ["client_id"]}, "Invalid GROUP BY column 'client_id'"),
     ],
 )
@@ -499,7 +513,42 @@ def test_custom_query_errors(
     q = {"table": "events", "selects": [{"field": "*", "aggregate": "count"}], **query}
     body = {"query": q, "startDate": "2026-03-01", "endDate": "2026-03-08"}
     r = custom(client, body, website_id=demo_ids["website_id"])
-    assert message in error(r, 400, "QUERY_ERROR")
+    assert error(r, 400, "QUERY_ERROR") == INVALID
+    assert message in r.headers["x-emulator-detail"]
+
+
+INVALID = "Invalid query configuration. Please check your query parameters."
+FAILED = "Query execution failed. Please try again or contact support."
+
+
+def test_custom_database_errors(client: httpx.Client, demo_ids: dict[str, str]) -> None:
+    site = demo_ids["website_id"]
+    count = {"field": "*", "aggregate": "count"}
+    for body, message in [
+        (query_body("events", [count], **flt("load_time", "gte", "fast")), "needs a number"),
+        (query_body("events", [count], **flt("load_time", "contains", "5")), "needs a text column"),
+        (
+            query_body("events", [{**count, "alias": "country"}], groupBy=["country"]),
+            "also an aggregate's alias",
+        ),
+    ]:
+        r = custom(client, body, website_id=site)
+        assert error(r, 400, "QUERY_ERROR") == FAILED
+        assert message in r.headers["x-emulator-detail"]
+
+
+def test_custom_compares_text_as_text(
+    client: httpx.Client, store: Store, demo_ids: dict[str, str]
+) -> None:
+    site = demo_ids["website_id"]
+    body = query_body("events", [{"field": "*", "aggregate": "count"}], **flt("path", "gt", "/p"))
+    r = custom(client, body, website_id=site)
+    want = db_rows(
+        store,
+        "SELECT count(*) AS count_all FROM events "
+        f"WHERE {where(site, '2026-03-01 00:00:00', '2026-03-08 00:00:00')} AND path > '/p'",
+    )
+    assert r.json()["data"] == want and want[0]["count_all"] > 0
 
 
 def test_custom_body_errors(client: httpx.Client, demo_ids: dict[str, str]) -> None:
@@ -509,24 +558,41 @@ def test_custom_body_errors(client: httpx.Client, demo_ids: dict[str, str]) -> N
         ({"startDate": "soon"}, "Invalid date: soon"),
         ({"timezone": "Mars/Olympus"}, "Invalid timezone"),
     ]:
-        assert message in error(
-            custom(client, {**base, **change}, website_id=site), 400, "QUERY_ERROR"
-        )
-    # what the body's schema rules out is refused before the caller is looked at
-    for change in (
-        {"granularity": "weekly"},
-        {"limit": "10"},
-        {"query": {"table": "events", "selects": [{"field": "path", "aggregate": "median"}]}},
-        {"query": {"table": "events", "selects": [], **flt("path", "like", "/")}},
-        {"startDate": None},
-    ):
-        body = {**base, **change}
-        r = custom(client, body, website_id=site)
-        assert r.status_code == 422 and r.json()["code"] == "VALIDATION", change
-        assert orjson.loads(r.json()["error"])["found"] == body
-    assert custom(client, {"query": {}}).status_code == 422  # not even a website_id needed
+        r = custom(client, {**base, **change}, website_id=site)
+        assert error(r, 400, "QUERY_ERROR") == FAILED
+        assert message in r.headers["x-emulator-detail"]
     r = client.post("/v1/query/custom", params={"website_id": site}, content=b"[")
     assert (r.status_code, r.json()) == (400, PARSE_ERROR)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"query": {"table": "events", "selects": [{"field": "*", "aggregate": "median"}]}},
+        {
+            "query": {
+                "table": "events",
+                "selects": [{"field": "*", "aggregate": "count"}],
+                "filters": [{"field": "path", "operator": "like", "value": "/"}],
+            }
+        },
+        {"query": {"table": 3, "selects": []}},
+        {"granularity": "weekly"},
+        {"limit": "10"},
+        {"timezone": None},
+        {"startDate": 20260301},
+    ],
+)
+def test_custom_body_shape_is_checked_first(
+    client: httpx.Client, anon: httpx.Client, change: dict[str, Any]
+) -> None:
+    body = {**query_body("events", [{"field": "*", "aggregate": "count"}]), **change}
+    for caller in (client, anon):  # before credentials, website_id and the rate limit
+        r = caller.post("/v1/query/custom", json=body)
+        assert r.status_code == 422, r.text
+        answer = r.json()
+        assert set(answer) == {"success", "error", "code"} and answer["code"] == "VALIDATION"
+        assert orjson.loads(answer["error"]) == {"type": "validation", "on": "body", "found": body}
 
 
 def test_custom_access(client: httpx.Client, anon: httpx.Client, demo_ids: dict[str, str]) -> None:

@@ -1,22 +1,34 @@
-"""``POST /v1/query/custom`` (SPEC 3.8): one aggregation over a whitelisted raw table.
+"""``POST /v1/query/custom``: one aggregation over a whitelisted raw table.
 
+* The body's shape is checked first, before credentials, ``website_id`` and the rate limit, as
+  the API's framework does (:mod:`.custom_schema`): a wrong type, an aggregate, operator or
+  granularity outside its enumeration is 422 ``VALIDATION`` whose ``error`` is a JSON text
+  ``{"type":"validation","on":"body","found":<the body>}``, without ``requestId``.
 * ``website_id`` (query string) is required, else 400 ``MISSING_WEBSITE_ID``; credentials and
-  access are those of ``POST /v1/query`` (SPEC 2.3), checked on that website.
-* Whitelists (:data:`TABLES`): the API's own column lists, less ``title`` and ``page_count`` that
-  the emulator does not generate; ids, ``anonymous_id``, ``session_id`` and timestamps are not
-  exposed, as in the API. Numeric columns take every aggregate, text columns ``count``/``uniq``,
-  ``*`` only ``count``. Any other table, column, aggregate, operator, alias or shape is 400
-  ``QUERY_ERROR`` with a message saying what is wrong; malformed JSON is a plain-text 400.
+  access are those of ``POST /v1/query``, checked on that website.
+* Whitelists (:data:`TABLES`): the API's own column lists (``contract/custom_query.py``), less
+  ``title`` and ``page_count`` that the emulator does not generate; ids, ``anonymous_id``,
+  ``session_id`` and timestamps are not exposed, as in the API. Numeric columns take every
+  aggregate, text columns ``count``/``uniq``, ``*`` only ``count``.
+* Any other table, column, alias or count of items is 400 ``QUERY_ERROR`` in the API's words:
+  "Invalid query configuration. Please check your query parameters." for what its checks
+  refuse, "Query execution failed. Please try again or contact support." for what its database
+  refuses (:class:`QueryFailed`); what exactly is wrong goes in the ``X-Emulator-Detail`` header
+  (not the API's). ``gt``/``lt``/``gte``/``lte`` on a text column compare text, as the API does.
+  Malformed JSON is a plain-text 400.
 * Rows: the website's (``client_id``), visible at the virtual clock (``ingested_at <= now``), with
   the time column (``time`` for events, else ``timestamp``) in ``[startDate, endDate]``, both
   inclusive. Dates are read like ClickHouse's ``parseDateTimeBestEffort(value, timezone)``: without
   an offset they are local time in ``timezone`` (default UTC), so a date-only ``endDate`` is
   midnight at the start of that day; ``Z``/``+hh:mm`` win over ``timezone``.
 * Columns are ``<aggregate>_<field>`` (``count_all`` for ``*``) unless aliased; ``uniq`` is an exact
-  distinct count. With ``groupBy`` the group fields come first and rows are ordered by the first
-  select descending, then by the group columns. With ``granularity`` (the API accepts and ignores
-  it) rows are also grouped by a time bucket in the time zone, first column ``date``:
-  ``YYYY-MM-DD`` daily, ``YYYY-MM-DD HH:00:00`` hourly; without ``groupBy`` ordered by ``date``.
+  distinct count. With ``groupBy`` the group fields come first, in reverse order (the API puts
+  each one in front of the selects in turn), and rows are ordered by the first select
+  descending (then by the group columns, where the API leaves ties in no particular order).
+  ``granularity`` is checked and otherwise ignored, as the API does: no time bucket.
+* Over no rows, ``sum``/``min``/``max`` of a column that is never null (``metric_value``) is 0,
+  of a nullable one null, and ``avg`` null, as ClickHouse answers. ``time_on_page`` and
+  ``scroll_depth`` are 32-bit floats in the API: aggregated as such (:func:`_float32`).
 * ``limit`` defaults to 1000 (also for 0, like the API's ``limit || 1000``), clamped to 1..10000.
 * Rate limit: its own budget per key, 60 per 60 s in the API (120 for ``/v1/query``); here
   ``config.rate_limit * 0.5`` rounded half up (at least 1) per ``config.rate_window_seconds`` in
@@ -31,7 +43,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -40,24 +52,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...contract.custom_query import (
+    AGGREGATES,
+    COMPARISONS,
+    DEFAULT_LIMIT,
+    MAX_FILTERS,
+    MAX_GROUP_BY,
+    MAX_LIMIT,
+    MAX_SELECTS,
+    OPERATORS,
+    CustomTable,
+)
+from ...contract.custom_query import TABLES as CUSTOM_TABLES
 from ..config import EmulatorConfig
 from ..http import json_response, request_id
 from ..ratelimit import RateLimiter
 from ..store import Store
 from .access import check_access
 from .compile import admit, read_json, scaled_limiter
+from .custom_schema import shape_error
 from .resolve import Scope
 from .routes import _error, _reader
 from .schema import SchemaError, check_custom_body
 from .sql import lit, lit_list
 
 CUSTOM_FACTOR = 0.5
-DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
-MAX_SELECTS, MAX_FILTERS, MAX_GROUP_BY = 10, 20, 5
-BUCKET = "date"
-AGGREGATES = ("count", "sum", "avg", "max", "min", "uniq")
-_COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
-OPERATORS = (*_COMPARE, "contains", "not_contains", "starts_with", "in", "not_in")
+_COMPARE = dict(zip(COMPARISONS, ("=", "!=", ">", "<", ">=", "<="), strict=True))
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -68,25 +88,44 @@ class Table:
     time: str
     text: tuple[str, ...]
     numbers: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()  # numeric columns the API's table declares non-nullable
+    float32: tuple[str, ...] = ()  # numeric columns the API stores as 32-bit floats
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.text + self.numbers
 
 
-_EVENTS: tuple[str, ...] = ("event_name", "referrer", "path", "browser_name", "os_name")
-_EVENTS += ("device_type", "country", "region", "city", "language")
-_EVENTS += ("utm_source", "utm_medium", "utm_campaign")
-TABLES: dict[str, Table] = {
-    "events": Table("time", _EVENTS, ("time_on_page", "scroll_depth", "load_time", "ttfb")),
-    "error_spans": Table("timestamp", ("path", "message", "error_type", "filename")),
-    "web_vitals_spans": Table("timestamp", ("path", "metric_name"), ("metric_value",)),
-    "outgoing_links": Table("timestamp", ("href", "text")),
-}
+NOT_GENERATED = ("title", "page_count")  # the API reads them; the emulator's data lack them
+
+
+def _table(table: CustomTable) -> Table:
+    columns = [c for c in table.columns if c.name not in NOT_GENERATED]
+    return Table(
+        table.time,
+        tuple(c.name for c in columns if not c.numeric),
+        tuple(c.name for c in columns if c.numeric),
+        not_null=tuple(c.name for c in columns if c.numeric and not c.nullable),
+        float32=tuple(c.name for c in columns if c.type == "float32"),
+    )
+
+
+TABLES: dict[str, Table] = {name: _table(t) for name, t in CUSTOM_TABLES.items()}
 
 
 class QueryError(Exception):
-    """A custom query the API refuses or cannot run: 400 ``QUERY_ERROR`` with this message."""
+    """A custom query the API's checks refuse: 400 ``QUERY_ERROR``, "Invalid query
+    configuration" (this message goes in the ``X-Emulator-Detail`` header)."""
+
+    answer = "Invalid query configuration. Please check your query parameters."
+
+
+class QueryFailed(QueryError):
+    """A custom query that passes the API's checks but that its database refuses (a bad date or
+    time zone, a duplicate output column, a text operator on a number): "Query execution
+    failed"."""
+
+    answer = "Query execution failed. Please try again or contact support."
 
 
 def limiter(config: EmulatorConfig) -> RateLimiter:
@@ -121,7 +160,7 @@ def _number(value: Any, field: str) -> float:
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise QueryError(f"Filter on '{field}' needs a number, got {value!r}")
+        raise QueryFailed(f"Filter on '{field}' needs a number, got {value!r}")
     return number
 
 
@@ -140,9 +179,7 @@ def _filter(table_name: str, raw: Any, i: int) -> str:
     numeric = field in TABLES[table_name].numbers
     col = _q(field)
     if numeric and op in ("contains", "not_contains", "starts_with"):
-        raise QueryError(f"Operator '{op}' needs a text column; '{field}' is numeric")
-    if not numeric and op in ("gt", "lt", "gte", "lte"):
-        raise QueryError(f"Operator '{op}' needs a numeric column; '{field}' is text")
+        raise QueryFailed(f"Operator '{op}' needs a text column; '{field}' is numeric")
     items = [_number(v, field) if numeric else _text(v) for v in values]
     if op in _COMPARE:
         return f"{col} {_COMPARE[op]} {lit(items[0])}"
@@ -174,11 +211,23 @@ def _select(table_name: str, raw: Any, i: int) -> tuple[str, str]:
         inner = f"DISTINCT {_q(column)}" if aggregate == "uniq" else _q(column)
         func = "count" if aggregate == "uniq" else aggregate
         expr, name = f"{func}({inner})", f"{aggregate}_{column}"
+        if aggregate in ("sum", "avg", "min", "max") and column in TABLES[table_name].float32:
+            expr = _float32(func, _q(column))
+        if aggregate in ("sum", "min", "max") and column in TABLES[table_name].not_null:
+            expr = f"coalesce({expr}, 0)"  # ClickHouse's value over no rows
     if alias is not None:
         if not isinstance(alias, str) or not _IDENTIFIER.match(alias):
             raise QueryError(f"Invalid alias {alias!r}: use letters, digits and '_' only")
         name = alias
     return expr, name
+
+
+def _float32(func: str, column: str) -> str:
+    """An aggregate over a 32-bit float column as ClickHouse computes it: the values rounded to
+    32 bits, summed and averaged in 64 bits; ``min``/``max`` stay 32-bit and print shortest."""
+    if func in ("min", "max"):
+        return f"{func}({column}::FLOAT)::VARCHAR::DOUBLE"
+    return f"{func}({column}::FLOAT::DOUBLE)"
 
 
 def _instant(raw: Any, key: str, zone: ZoneInfo) -> datetime:
@@ -188,7 +237,7 @@ def _instant(raw: Any, key: str, zone: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise QueryError(f"Invalid date: {raw}. Could not parse as a valid date") from exc
+        raise QueryFailed(f"Invalid date: {raw}. Could not parse as a valid date") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0)
@@ -226,32 +275,24 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
     try:
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise QueryError(f"Invalid timezone: {tz_name}") from exc
+        raise QueryFailed(f"Invalid timezone: {tz_name}") from exc
     start = _instant(body.get("startDate"), "startDate", zone)
     end = _instant(body.get("endDate"), "endDate", zone)
-    granularity: Literal["hourly", "daily"] | None = body.get("granularity")
-    if granularity not in (None, "hourly", "daily"):
+    if body.get("granularity") not in (None, "hourly", "daily"):
         raise QueryError("'granularity' must be 'hourly' or 'daily'")
     raw_limit = body.get("limit") or DEFAULT_LIMIT
     if isinstance(raw_limit, bool) or not isinstance(raw_limit, int | float):
         raise QueryError("'limit' must be a number")
     limit = int(max(1, min(raw_limit, MAX_LIMIT)))
 
-    keys = [(_q(g), g) for g in group_by]
-    if granularity is not None:
-        local = _q(table.time)
-        if tz_name != "UTC":
-            local = f"(({local} AT TIME ZONE 'UTC') AT TIME ZONE {lit(tz_name)})"
-        bucket = (
-            f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
-            if granularity == "hourly"
-            else f"strftime({local}, '%Y-%m-%d')"
-        )
-        keys.insert(0, (bucket, BUCKET))
+    aliases = {name for _, name in selects}
+    keys = [(_q(g), g) for g in reversed(group_by) if g not in aliases]
+    if len(keys) < len(group_by):  # GROUP BY an aggregate's alias: ClickHouse refuses it
+        raise QueryFailed("A GROUP BY field is also an aggregate's alias; rename the alias")
     names = [name for _, name in keys] + [name for _, name in selects]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        raise QueryError(f"Output column '{duplicate}' appears twice; give the select an alias")
+        raise QueryFailed(f"Output column '{duplicate}' appears twice; give the select an alias")
 
     columns = [f"{expr} AS {_q(name)}" for expr, name in (*keys, *selects)]
     where = [
@@ -267,8 +308,6 @@ def build_sql(body: Any, website_id: str, now: datetime) -> str:
     key_order = [f"{i} ASC" for i in range(1, len(keys) + 1)]
     if group_by:  # the API's order (first select descending), then a total tie-break
         sql += f" ORDER BY {', '.join([f'{len(keys) + 1} DESC', *key_order])}"
-    elif keys:
-        sql += f" ORDER BY {', '.join(key_order)}"
     return f"{sql} LIMIT {limit}"
 
 
@@ -277,7 +316,7 @@ def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
         try:
             result = cur.execute(sql)
         except duckdb.Error as exc:  # passed through as the API does in development mode
-            raise QueryError(str(exc).split("\n", 1)[0]) from exc
+            raise QueryFailed(str(exc).split("\n", 1)[0]) from exc
         names = [d[0] for d in result.description or ()]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
@@ -285,6 +324,12 @@ def run_custom(store: Store, sql: str) -> list[dict[str, Any]]:
 def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
     async def custom_endpoint(request: Request) -> Response:
         t0 = time.perf_counter()
+        body, failed = await read_json(request)
+        if failed is not None:
+            return failed
+        refused = shape_error(body)
+        if refused is not None:
+            return refused
         rid = request_id()
         website_id = request.query_params.get("website_id") or None
         principal = _reader(store, request, website_id)
@@ -307,8 +352,10 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         try:
             sql = build_sql(body, website_id, store.now())
             rows = await run_in_threadpool(run_custom, store, sql)
-        except QueryError as exc:
-            return _error(400, str(exc), "QUERY_ERROR", rid, headers)
+        except QueryError as exc:  # the API's words; what went wrong in an emulator header
+            text = str(exc)[:500].encode("ascii", "backslashreplace").decode()
+            detail = {**(headers or {}), "X-Emulator-Detail": text}
+            return _error(400, exc.answer, "QUERY_ERROR", rid, detail)
         meta = {"rowCount": len(rows), "executionTime": round(1000 * (time.perf_counter() - t0))}
         return json_response(
             {"success": True, "data": rows, "meta": meta, "requestId": rid}, 200, headers
