@@ -62,6 +62,11 @@ class Progress:
         self._began: float | None = None  # when the followed run had planned its slices
 
     # ------------------------------------------------------------------ what is shown
+    def track(self, report: Any, title: str) -> None:
+        """Show ``report`` (a SyncReport, filled while its run reads) under ``title`` from now."""
+        with self._lock:
+            self._report, self._title, self._began = report, title, None
+
     def lines(self) -> list[str]:
         """The block (live) or the one line (log) for the followed run's state now."""
         report = self._report
@@ -142,8 +147,7 @@ class Progress:
             yield
             return
         stop = threading.Event()
-        with self._lock:
-            self._report, self._title, self._began = report, title, None
+        self.track(report, title)
 
         def tick() -> None:
             while not stop.wait(period):
