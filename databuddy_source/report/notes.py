@@ -9,7 +9,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from .data import ReportData
+from .data import ReportData, missing_reason
 
 
 def period_label(grain: str, start: date) -> str:
@@ -26,7 +26,8 @@ def empty(view: str, text: str) -> str:
 
 
 def not_created(data: ReportData, view: str) -> str:
-    return empty(view, f"Not shown: the view {view} is {data.missing[view]}.")
+    why = data.missing.get(view) or missing_reason(view)
+    return empty(view, f"Not shown: the view {view} is {why}.")
 
 
 def no_rows(data: ReportData, view: str, what: str) -> str:
@@ -63,5 +64,6 @@ def beyond_range(data: ReportData, grain: str, rows: Sequence[dict[str, Any]]) -
     return (
         f'<p class="note" data-beyond="{grain}">Whole {grain}s: '
         + "; ".join(escape(x) for x in outside)
-        + f" ({data.start} to {data.end}). Their numbers include those days.</p>"
+        + f" ({data.start} to {data.end}). Their numbers are the whole period's, days "
+        "outside the range included (as far as they are synced).</p>"
     )

@@ -231,7 +231,7 @@ def test_weeks_and_months_beyond_the_range_are_named(copy: Path, tmp_path: Path)
     assert week is not None and month is not None, "both grains reach outside the range"
     monday = start - timedelta(days=start.weekday())
     assert f"the week of {monday} starts on {monday}, before the range" in week.group(1)
-    assert f"({start} to {end}). Their numbers include those days." in month.group(1)
+    assert f"({start} to {end}). Their numbers are the whole period" in month.group(1)
 
 
 def test_a_plain_sync_gets_its_models_created(copy: Path, tmp_path: Path) -> None:
