@@ -36,8 +36,8 @@ def bar(done: int, planned: int, width: int = BAR_WIDTH) -> str:
 class Progress:
     """Renders the progress of the runs it follows (:meth:`follow`) to ``stream``.
 
-    ``live`` chooses the terminal block (default: when ``stream`` is a terminal); otherwise a
-    line every ``every`` seconds (0: none). ``waiting`` gives the seconds requests are waiting
+    ``live`` chooses the terminal block (default: when ``stream`` is a terminal), redrawn
+    twice a second; otherwise a line every ``every`` seconds. ``every`` 0 shows nothing. ``waiting`` gives the seconds requests are waiting
     for the rate limit; ``clock`` the time (both injectable for tests).
     """
 
@@ -143,7 +143,7 @@ class Progress:
         """Show ``report``'s progress (a SyncReport, filled while the run reads) until the
         block ends; the live block is cleared at the end (the summary follows)."""
         period = TTY_PERIOD if self.live else self.every
-        if period <= 0:
+        if self.every <= 0:  # turned off
             yield
             return
         stop = threading.Event()

@@ -167,7 +167,7 @@ def build_parser() -> Parser:
         default=None,
         metavar="SECONDS",
         help="progress: on a terminal a live bar; otherwise one line every SECONDS (default 30; "
-        "0: no progress lines)",
+        "0: no progress at all)",
     )
     add(
         "--debug",
