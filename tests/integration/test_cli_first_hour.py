@@ -312,3 +312,50 @@ def test_logs_hold_no_dlt_warning_blocks_and_debug_no_http_noise(
     assert "DEBUG databuddy_source" in debug.err or "INFO databuddy_source" in debug.err
     assert "|dlt|" in debug.err, "dlt's own debug lines"
     assert "httpcore" not in debug.err and "httpx" not in debug.err
+
+
+def test_on_a_terminal_a_live_bar_shows_slices_eta_and_rate_limit_waits(
+    tmp_path: Path, server: EmulatorServer
+) -> None:
+    """The sync under a pseudo-terminal, its key's budget small enough that it waits."""
+    import pty
+
+    main, child = pty.openpty()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))
+    }
+    env.update(
+        DLT_DATA_DIR=str(tmp_path / "dlt"),
+        PYTHONPATH=str(ROOT),
+        SOURCES__DATABUDDY__API_KEY=server.emulator.config.api_key,
+        SOURCES__DATABUDDY__RATE_LIMIT="2",
+        SOURCES__DATABUDDY__RATE_WINDOW_SECONDS="3",
+        COLUMNS="160",
+    )
+    args = ["--queries", "summary_metrics", "--rpc-collections", "none", *SINCE]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "databuddy_source.cli.sync", "--base-url", server.url, *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+    )
+    os.close(child)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the process ended: the terminal is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(main)
+    assert process.wait(timeout=300) == 0, screen.decode()[-2000:]
+    text = screen.decode()
+    frames = [f for f in text.split("\r") if " slices" in f]
+    assert any("[" in f and "/" in f and "ETA " in f for f in frames), text[-2000:]
+    assert "for the rate limit" in text and "waiting " in text
+    assert "\x1b[" in text, "redrawn in place"
