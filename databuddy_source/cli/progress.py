@@ -37,8 +37,9 @@ class Progress:
     """Renders the progress of the runs it follows (:meth:`follow`) to ``stream``.
 
     ``live`` chooses the terminal block (default: when ``stream`` is a terminal), redrawn
-    twice a second; otherwise a line every ``every`` seconds. ``every`` 0 shows nothing. ``waiting`` gives the seconds requests are waiting
-    for the rate limit; ``clock`` the time (both injectable for tests).
+    twice a second; otherwise a line every ``every`` seconds. ``every`` 0 shows nothing.
+    ``waiting`` gives the seconds requests are waiting for the rate limit; ``clock`` the time
+    (both injectable for tests).
     """
 
     def __init__(

@@ -13,18 +13,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import (
-    EXIT_API,
-    EXIT_AUTH,
-    EXIT_BUSY,
-    EXIT_DESTINATION,
-    EXIT_INPUT,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-)
+from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
 from .demo import demo_emulator, print_demo_tour
-from .destination import DestinationUnavailable, build_pipeline, check_destination
+from .destination import build_pipeline, check_destination
+from .failures import explain, fail
 from .logs import ExpectedEmptyTables, configure_logging
 from .progress import Progress
 from .summary import summarize, table_counts
@@ -189,14 +181,11 @@ def run(session: Session) -> int:
     try:
         with demo_emulator(args) if args.demo else nullcontext():
             pipeline = build_pipeline(args)
-            if not args.dry_run:
+            if args.dry_run:
+                return sync_locked(session, pipeline)
+            # the lock first: a sync of this pipeline still loading holds the DuckDB file
+            with pipeline_lock(pipeline.pipelines_dir, pipeline.pipeline_name, wait=args.wait):
                 check_destination(args, pipeline)  # before any API request
-            lock = (
-                nullcontext()
-                if args.dry_run
-                else pipeline_lock(pipeline.pipelines_dir, pipeline.pipeline_name, wait=args.wait)
-            )
-            with lock:
                 return sync_locked(session, pipeline)
     except KeyboardInterrupt:
         print(
@@ -206,86 +195,7 @@ def run(session: Session) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         code, message = explain(args, exc)
-        return fail(args, code, message, exc)
-
-
-def explain(args: argparse.Namespace, exc: Exception) -> tuple[int, str]:
-    """The exit code and the one-line message of a failed run."""
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.common.destination.exceptions import UnknownDestinationModule
-    from dlt.pipeline.exceptions import PipelineStepFailed
-
-    from ..errors import (
-        AccessDeniedError,
-        APIError,
-        AuthenticationError,
-        ConfigurationError,
-        RetriableError,
-        UnreachableError,
-    )
-    from ..locking import PipelineBusy
-
-    cause: BaseException = exc
-    if isinstance(exc, PipelineStepFailed):
-        cause = exc.__cause__ or exc
-        while cause.__cause__ is not None and not isinstance(cause, APIError | ConfigurationError):
-            cause = cause.__cause__
-    if isinstance(cause, PipelineBusy):
-        return EXIT_BUSY, str(cause)
-    if isinstance(cause, ConfigurationError):
-        return EXIT_INPUT, str(cause)
-    if isinstance(cause, AuthenticationError | AccessDeniedError):
-        return EXIT_AUTH, (
-            f"{cause}. Check the API key (SOURCES__DATABUDDY__API_KEY or api_key in "
-            ".dlt/secrets.toml) and that it has read:data on these websites"
-        )
-    if isinstance(cause, UnreachableError):
-        return EXIT_API, (
-            f"the Databuddy API could not be reached: {cause.message}. Check "
-            "base_url (--base-url, SOURCES__DATABUDDY__BASE_URL) and the network; nothing was "
-            "written"
-        )
-    if isinstance(cause, RetriableError):
-        return EXIT_API, f"the Databuddy API could not be reached: {cause}"
-    if isinstance(cause, APIError):
-        return EXIT_API, str(cause)
-    if isinstance(cause, DestinationUnavailable):
-        return EXIT_DESTINATION, str(cause)
-    if isinstance(cause, UnknownDestinationModule):
-        return EXIT_INPUT, (
-            f"unknown destination {args.destination!r}: use duckdb, postgres, or another dlt "
-            "destination name (bigquery, snowflake, motherduck, clickhouse, filesystem, ...)"
-        )
-    if isinstance(cause, ConfigFieldMissingException):
-        if "api_key" in cause.fields:
-            return EXIT_INPUT, (
-                "no API key: set SOURCES__DATABUDDY__API_KEY or api_key in .dlt/secrets.toml "
-                "under [sources.databuddy] (databuddy-sync init writes that file; or try --demo)"
-            )
-        kind = args.destination or "duckdb"
-        return EXIT_INPUT, (
-            f"no {', '.join(cause.fields)} for the {kind} destination: set "
-            f"DESTINATION__{kind.upper()}__CREDENTIALS or [destination.{kind}] credentials in "
-            ".dlt/secrets.toml"
-        )
-    if isinstance(exc, PipelineStepFailed):
-        return EXIT_DESTINATION, (
-            f"the {exc.step} step failed: {cause}. Check the destination (its credentials, "
-            "e.g. DESTINATION__POSTGRES__CREDENTIALS, and that it is running and writable); "
-            "what did not load is retried by the next run"
-        )
-    return EXIT_DESTINATION, f"{type(exc).__name__}: {exc}"
-
-
-def fail(args: argparse.Namespace, code: int, message: str, exc: BaseException) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    if args.debug:
-        import traceback
-
-        traceback.print_exception(exc)
-    else:
-        print("(run with --debug for the traceback)", file=sys.stderr)
-    return code
+        return fail(args.debug, code, message, exc)
 
 
 def main(argv: list[str] | None = None) -> int:
