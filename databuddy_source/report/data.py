@@ -205,7 +205,8 @@ def missing_reason(view: str) -> str:
         if periodic
         else "sync them (databuddy-sync --queries adds query types; then databuddy-sync --models)"
     )
-    return f"not created: it reads {', '.join(tables) or 'tables'}, which were not synced; {run}"
+    were = "was" if len(tables) == 1 else "were"
+    return f"not created: it reads {', '.join(tables) or 'tables'}, which {were} not synced; {run}"
 
 
 def _load_periods(db: Database, data: ReportData, have: Callable[[str], bool]) -> None:
