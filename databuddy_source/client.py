@@ -4,6 +4,7 @@ retry policy, the rate limiter and :func:`errors.classify`."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 import time
@@ -27,6 +28,8 @@ from .errors import (
 from .retry import Clock, RateLimiter, RetryPolicy, Sleep, build_retrying
 
 AuthMethod = Literal["x-api-key", "bearer", "session"]
+
+log = logging.getLogger("databuddy_source")
 
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
@@ -267,6 +270,7 @@ class Databuddy:
             # Streamed and joined here, not response.read(): httpx's Response is in a reference
             # cycle, so a body it keeps lives until a full garbage collection (hundreds of MB
             # over a long run); this body is freed as soon as it is decoded.
+            sent = time.monotonic()
             response = self._http.send(request, stream=True)
             try:
                 body = b"".join(response.iter_bytes())
@@ -274,6 +278,14 @@ class Databuddy:
                 response.close()
             response_headers = response.headers
             self.answered = True
+            log.debug(
+                "%s %s -> %d, %d bytes in %.2f s",
+                method,
+                path,
+                response.status_code,
+                len(body),
+                time.monotonic() - sent,
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if not self.answered:  # nothing there: retrying would only delay the news
                 raise UnreachableError(

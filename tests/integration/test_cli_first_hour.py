@@ -309,7 +309,7 @@ def test_logs_hold_no_dlt_warning_blocks_and_debug_no_http_noise(
     debug = sync(tmp_path, server, "--queries", "summary_metrics", *SINCE, "--debug",
                  "--duckdb-path", str(tmp_path / "d.duckdb"))  # fmt: skip
     assert debug.code == 0, debug.err
-    assert "DEBUG databuddy_source" in debug.err or "INFO databuddy_source" in debug.err
+    assert "DEBUG databuddy_source: POST /v1/query -> 200, " in debug.err, "each request"
     assert "|dlt|" in debug.err, "dlt's own debug lines"
     assert "httpcore" not in debug.err and "httpx" not in debug.err
 
