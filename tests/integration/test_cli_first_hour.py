@@ -359,3 +359,30 @@ def test_on_a_terminal_a_live_bar_shows_slices_eta_and_rate_limit_waits(
     assert any("[" in f and "/" in f and "ETA " in f for f in frames), text[-2000:]
     assert "for the rate limit" in text and "waiting " in text
     assert "\x1b[" in text, "redrawn in place"
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (
+            "from databuddy_source.emulator.__main__ import main; sys.exit(main(['--port', '1']))",
+            "error: the emulator needs its extra: pip install 'databuddy-source[emulator]'",
+        ),
+        (
+            "from databuddy_source.cli.sync import main; sys.exit(main(['--demo']))",
+            "needs its extra (uvicorn is missing): pip install 'databuddy-source[emulator]'",
+        ),
+    ],
+    ids=["databuddy-emulator", "databuddy-sync --demo"],
+)
+def test_without_the_emulator_extra_the_commands_say_how_to_get_it(
+    code: str, says: str, tmp_path: Path
+) -> None:
+    """As after ``pip install databuddy-source`` alone: uvicorn cannot be imported."""
+    blocked = f"import sys; sys.modules['uvicorn'] = None; {code}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DLT_DATA_DIR": str(tmp_path / "dlt")}
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr
