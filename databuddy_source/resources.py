@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -104,7 +104,8 @@ def slices_resource(
             rows_per_request=options.rows_per_request,
             estimates=resource_state.get(SIZES_KEY),
         )
-        report.planned.update({_label(p): len(s) for p, s in planned.items() if s})
+        labels = _labels(p for p, s in planned.items() if s)
+        report.planned.update({labels[p]: len(planned[p]) for p in labels})
         units = 0
         failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
         done = dict.fromkeys(planned, 0)
@@ -124,7 +125,7 @@ def slices_resource(
             _account(report, unit, failed[parent])
             units += 1
             done[parent] += len(unit.results)
-            report.done[_label(parent)] = done[parent]
+            report.done[labels[parent]] = done[parent]
             log.info(
                 "%s %s: %d/%d slices, %d requests so far",
                 parent.kind,
@@ -146,8 +147,16 @@ def slices_resource(
     return query_slices
 
 
-def _label(parent: Parent) -> str:
-    return f"{parent.kind} {parent.name or parent.id}"
+def _labels(parents: Iterable[Parent]) -> dict[Parent, str]:
+    """How progress names each parent: ``website Acme Store`` (with its id when two share a
+    name)."""
+    labels: dict[Parent, str] = {}
+    for parent in parents:
+        label = f"{parent.kind} {parent.name or parent.id}"
+        if label in labels.values():
+            label += f" ({parent.id})"
+        labels[parent] = label
+    return labels
 
 
 def _advance(
