@@ -67,7 +67,6 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its usage errors ending as this package's exit 2 in one line."""
 
     def error(self, message: str) -> Any:
-        self.print_usage()
         self.exit(EXIT_INPUT, f"error: {message} (see --help)\n")
 
 
