@@ -16,6 +16,7 @@ from .errors import (
     FatalError,
     RateLimitedError,
     RetriableError,
+    UnreachableError,
     ValidationError,
 )
 from .retry import RateLimiter, RetryPolicy
@@ -33,6 +34,7 @@ __all__ = [
     "RateLimiter",
     "RetriableError",
     "RetryPolicy",
+    "UnreachableError",
     "ValidationError",
     "databuddy",
     "last_report",

@@ -4,6 +4,7 @@ retry policy, the rate limiter and :func:`errors.classify`."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 import time
@@ -21,11 +22,14 @@ from .errors import (
     ConfigurationError,
     RateLimitedError,
     RetriableError,
+    UnreachableError,
     classify,
 )
 from .retry import Clock, RateLimiter, RetryPolicy, Sleep, build_retrying
 
 AuthMethod = Literal["x-api-key", "bearer", "session"]
+
+log = logging.getLogger("databuddy_source")
 
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
@@ -72,6 +76,28 @@ def check_api_key(api_key: object) -> Secret:
     if any(c.isspace() for c in key):
         raise ConfigurationError("The Databuddy API key contains whitespace: copy it again.")
     return Secret(key)
+
+
+def _connect_cause(exc: httpx.TransportError) -> str:
+    """Why a connection could not be made, in words (the OS's text kept)."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no answer to the connection within {settings.CONNECT_TIMEOUT:.0f} s"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return f"the host name does not resolve: {text}"
+    if "Temporary failure in name resolution" in text:
+        return f"the host name could not be resolved (DNS): {text}"
+    if "Connection refused" in text:
+        return f"connection refused, nothing listens there: {text}"
+    return text
+
+
+def rate_limit_wait() -> float:
+    """Seconds a request of this process is waiting for a key's rate limit (0 when none is):
+    what a progress display shows."""
+    with _LIMITERS_LOCK:
+        limiters = list(_LIMITERS.values())
+    return max((limiter.waiting() for limiter in limiters), default=0.0)
 
 
 def shared_rate_limiter(
@@ -185,6 +211,7 @@ class Databuddy:
         self.retry_policy = retry or RetryPolicy()
         self.max_parameters_per_request = max_parameters_per_request
         self.stats = RequestStats()
+        self.answered = False  # has the API answered this client yet (see UnreachableError)
         self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
         self.rate_limiter = shared_rate_limiter(
             self._secret, rate_limit, rate_window, monotonic, sleep
@@ -258,12 +285,32 @@ class Databuddy:
             # Streamed and joined here, not response.read(): httpx's Response is in a reference
             # cycle, so a body it keeps lives until a full garbage collection (hundreds of MB
             # over a long run); this body is freed as soon as it is decoded.
+            sent = time.monotonic()
             response = self._http.send(request, stream=True)
             try:
                 body = b"".join(response.iter_bytes())
             finally:
                 response.close()
             response_headers = response.headers
+            self.answered = True
+            log.debug(
+                "%s %s -> %d, %d bytes in %.2f s",
+                method,
+                path,
+                response.status_code,
+                len(body),
+                time.monotonic() - sent,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if not self.answered:  # nothing there: retrying would only delay the news
+                raise UnreachableError(
+                    f"cannot connect to {self.base_url} ({_connect_cause(exc)})",
+                    url=self.base_url,
+                    path=path,
+                ) from None
+            raise RetriableError(
+                f"connection failed ({type(exc).__name__}: {exc})", path=path
+            ) from None
         except httpx.TimeoutException as exc:
             raise RetriableError(f"timed out ({type(exc).__name__})", path=path) from None
         except httpx.TransportError as exc:

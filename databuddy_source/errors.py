@@ -10,6 +10,8 @@ Exception tree (named for what the caller should do)::
           ├── ValidationError      400 / 422 / hourly cap: the request is wrong; never retried
           ├── RateLimitedError     429 (or oRPC RATE_LIMITED): retried after ``retry_after``
           ├── RetriableError       5xx, timeouts, dropped connections, malformed bodies: retried
+          ├── UnreachableError     no connection before the API ever answered (refused, unknown
+          │                        host): the URL or the network is wrong; not retried
           └── FatalError           anything else (unknown route, plan limits): not retried
 
 Retry decisions look at these types only (see :mod:`databuddy_source.retry`).
@@ -83,6 +85,17 @@ class RateLimitedError(APIError):
 
 class RetriableError(APIError):
     """A failure worth retrying: 5xx, a timeout, a dropped connection, a malformed body."""
+
+
+class UnreachableError(APIError):
+    """The API could not be reached at all (connection refused, a host name that does not
+    resolve, no connection within the connect timeout) before it ever answered this client.
+    Not retried: retries are for answers that fail, not for a host that is not there. Once the
+    API has answered, a failed connection is a :class:`RetriableError` again."""
+
+    def __init__(self, message: str, *, url: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.url = url
 
 
 class FatalError(APIError):

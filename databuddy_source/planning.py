@@ -1,7 +1,7 @@
 """Pure planning: from options, parents and incremental state to the slices a run reads.
 
 No I/O here: everything is a function of its arguments, so the plan is testable from small
-fixtures and ``daily_sync.py --dry-run`` can print it without sending a query.
+fixtures and ``databuddy-sync --dry-run`` can print it without sending a query.
 """
 
 from __future__ import annotations

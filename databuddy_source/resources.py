@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -47,7 +47,7 @@ class EndOfRun:
 
 @dataclass(slots=True, weakref_slot=True)
 class SyncReport:
-    """What a run did, for the caller (``daily_sync.py`` exits non-zero on failures)."""
+    """What a run did, for the caller (``databuddy-sync`` exits non-zero on failures)."""
 
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -61,6 +61,9 @@ class SyncReport:
     more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
     request_span_s: float = 0.0  # from the first query request sent to the last
     planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
+    # progress, per parent ("website acme.example"): slices this run plans, and has read so far
+    planned: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
 
     def fail(self, what: str, where: str, error: APIError) -> None:
         self.failures.append(f"{what} ({where}): {error}")
@@ -101,6 +104,8 @@ def slices_resource(
             rows_per_request=options.rows_per_request,
             estimates=resource_state.get(SIZES_KEY),
         )
+        labels = _labels(p for p, s in planned.items() if s)
+        report.planned.update({labels[p]: len(planned[p]) for p in labels})
         units = 0
         failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
         done = dict.fromkeys(planned, 0)
@@ -120,6 +125,7 @@ def slices_resource(
             _account(report, unit, failed[parent])
             units += 1
             done[parent] += len(unit.results)
+            report.done[labels[parent]] = done[parent]
             log.info(
                 "%s %s: %d/%d slices, %d requests so far",
                 parent.kind,
@@ -139,6 +145,18 @@ def slices_resource(
         yield EndOfRun(units)
 
     return query_slices
+
+
+def _labels(parents: Iterable[Parent]) -> dict[Parent, str]:
+    """How progress names each parent: ``website Acme Store`` (with its id when two share a
+    name)."""
+    labels: dict[Parent, str] = {}
+    for parent in parents:
+        label = f"{parent.kind} {parent.name or parent.id}"
+        if label in labels.values():
+            label += f" ({parent.id})"
+        labels[parent] = label
+    return labels
 
 
 def _advance(

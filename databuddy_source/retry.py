@@ -134,6 +134,7 @@ class RateLimiter:
     _blocked_until: float = 0.0
     _server_remaining: int | None = None
     _server_reset: float = 0.0
+    _waiters: int = 0  # threads asleep in acquire()
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -166,7 +167,21 @@ class RateLimiter:
                     if self._server_remaining is not None:
                         self._server_remaining -= 1
                     return
-            self.sleep(min(wait, self.window))
+                self._waiters += 1
+            try:
+                self.sleep(min(wait, self.window))
+            finally:
+                with self._cond:
+                    self._waiters -= 1
+
+    def waiting(self) -> float:
+        """Seconds until a request may go, when one is waiting for it or a 429 said to wait
+        (else 0): what a progress display shows as "waiting for the rate limit"."""
+        with self._cond:
+            now = self.clock()
+            if not self._waiters and self._blocked_until <= now:
+                return 0.0
+            return self._wait_time(now)
 
     def release(
         self, headers: Mapping[str, str] | None = None, wall_clock: Clock = time.time

@@ -1,6 +1,7 @@
-"""Start the emulator:
+"""Start the emulator (the installed command ``databuddy-emulator``, needs the emulator extra):
 
-python -m databuddy_source.emulator --host 127.0.0.1 --port 8787 [--seed N] [--api-key KEY]
+databuddy-emulator --host 127.0.0.1 --port 8787 [--seed N] [--api-key KEY]
+python -m databuddy_source.emulator ...   # the same
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def _positive(kind: type[int] | type[float]):  # type: ignore[no-untyped-def]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m databuddy_source.emulator",
-        description="A local emulator of the Databuddy API (api.databuddy.cc).",
+        prog="databuddy-emulator",
+        description="A local emulator of the Databuddy API (api.databuddy.cc). Needs the "
+        "emulator extra: pip install 'databuddy-source[emulator]'.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787)")

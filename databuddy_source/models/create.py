@@ -144,13 +144,13 @@ def _missing_note(missing: list[str], dataset: str) -> str:
                 base, grain = table.removesuffix(suffix), period
         if grain is not None:
             hints.append(
-                f"{table}: sync '{base}' with grain '{grain}' (daily_sync.py --models loads "
+                f"{table}: sync '{base}' with grain '{grain}' (databuddy-sync --models loads "
                 "the weekly and monthly tables; from Python: period_sync_options)"
             )
         elif table in COLLECTIONS:
             hints.append(f"{table}: sync the '{table}' RPC collection (rpc_collections)")
         else:
-            hints.append(f"{table}: add '{table}' to queries (daily_sync.py --queries)")
+            hints.append(f"{table}: add '{table}' to queries (databuddy-sync --queries)")
     return f"not synced into dataset {dataset}: " + "; ".join(hints)
 
 

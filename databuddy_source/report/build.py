@@ -32,9 +32,10 @@ def build_report(
     present = relations(database)
     if "mart_daily_traffic" not in present:
         raise ReportInputError(
-            f"dataset {database.dataset} has no models (mart_daily_traffic): create them with "
-            "databuddy_source.models.create_models, report.py --create-models or "
-            "daily_sync.py --models"
+            f"dataset {database.dataset} has no models (mart_daily_traffic), and the table it "
+            "reads (events_by_date) was not synced: run databuddy-sync (then databuddy-sync "
+            "--models for the weekly and monthly sections), or create the views with "
+            "databuddy_source.models.create_models"
         )
     site = choose_website(websites(database, present), website)
     first, last = choose_range(database, site, start, end)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from ..models.base import PeriodGrain
 from ..models.create import SCD2_VALID_TO
 from ..models.periods import TABLE_SUFFIX
+from ..models.views import MODELS_BY_NAME
 
 DEFAULT_DAYS = 28
 TOP_PAGES = 10
@@ -171,7 +172,7 @@ def load(db: Database, website: Website, start: date, end: date) -> ReportData:
 
     def have(view: str) -> bool:
         if view not in present:
-            data.missing[view] = "not created: its tables were not synced (see docs/models.md)"
+            data.missing[view] = missing_reason(view)
         return view in present
 
     data.daily = _days_of(db, "mart_daily_traffic", website, start, end)
@@ -193,6 +194,19 @@ def load(db: Database, website: Website, start: date, end: date) -> ReportData:
     if have("mart_link_clicks_daily"):
         data.links = _link_clicks(db, website, start, end)
     return data
+
+
+def missing_reason(view: str) -> str:
+    """Why a view is not there, and what to run: its tables were not synced."""
+    tables = MODELS_BY_NAME[view].tables if view in MODELS_BY_NAME else ()
+    periodic = any(t.endswith(("_weekly", "_monthly")) for t in tables)
+    run = (
+        "databuddy-sync --models loads them"
+        if periodic
+        else "sync them (databuddy-sync --queries adds query types; then databuddy-sync --models)"
+    )
+    were = "was" if len(tables) == 1 else "were"
+    return f"not created: it reads {', '.join(tables) or 'tables'}, which {were} not synced; {run}"
 
 
 def _load_periods(db: Database, data: ReportData, have: Callable[[str], bool]) -> None:

@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
+from ..models.periods import TABLE_SUFFIX
 from .data import GRAINS, TOP_CHANNELS, ReportData
+from .notes import beyond_range, no_rows, not_created, period_label, section
 from .svg import Series, bar_chart, line_chart, number
 
 STYLE = """
@@ -34,6 +36,7 @@ table.data th, table.data td { padding: 4px 8px; border-bottom: 1px solid #f1f5f
     text-align: left; }
 table.data td.n, table.data th.n { text-align: right; font-variant-numeric: tabular-nums; }
 details summary { cursor: pointer; color: #2563eb; margin-top: 8px; }
+.empty { background: #f8fafc; border-left: 3px solid #cbd5e1; padding: 6px 10px; }
 """
 
 HALF_WIDTH = 480  # chart units of a chart in one of two columns (its text stays legible)
@@ -161,10 +164,6 @@ def _traffic(data: ReportData, days: list[date]) -> str:
     )
 
 
-def _period_label(grain: str, start: date) -> str:
-    return f"Week of {start.isoformat()}" if grain == "week" else start.strftime("%B %Y")
-
-
 def _periods(data: ReportData) -> str:
     parts = [
         '<section id="periods"><h2>Weeks and months</h2><p class="note">Unique visitors '
@@ -172,15 +171,21 @@ def _periods(data: ReportData) -> str:
         "counts once). The week or month in progress holds the days synced so far.</p>"
     ]
     for grain in GRAINS:
+        view = f"mart_traffic_{TABLE_SUFFIX[grain]}"
         rows = data.traffic.get(grain)
         if rows is None:
+            parts.append(f"<h3>Per {grain}</h3>" + not_created(data, view))
             continue
+        if not rows:
+            parts.append(f"<h3>Per {grain}</h3>" + no_rows(data, view, f"{grain}ly traffic"))
+            continue
+        parts.append(beyond_range(data, grain, rows))
         parts.append(
             bar_chart(
                 f"{grain}ly-visitors",
                 f"Unique visitors per {grain}",
                 [
-                    (_period_label(grain, r["period_start"]), float(r["unique_visitors"]))
+                    (period_label(grain, r["period_start"]), float(r["unique_visitors"]))
                     for r in rows
                 ],
                 "unique visitors",
@@ -191,7 +196,7 @@ def _periods(data: ReportData) -> str:
                 f"traffic-{grain}",
                 [
                     [
-                        (grain.title(), _period_label(grain, r["period_start"]), None),
+                        (grain.title(), period_label(grain, r["period_start"]), None),
                         ("Page views", r["pageviews"], 0),
                         ("Unique visitors", r["unique_visitors"], 0),
                         ("Sessions", r["sessions"], 0),
@@ -211,11 +216,16 @@ def _ranked(data: ReportData, kind: str) -> str:
     source = data.top_pages if kind == "pages" else data.top_countries
     parts = [f'<section id="{kind}"><h2>{title}</h2>']
     for grain in GRAINS:
+        view = f"mart_top_{kind}_{TABLE_SUFFIX[grain]}"
         rows = source.get(grain)
-        if rows is None:
+        if rows is None or not rows:
+            what = f"top {kind} per {grain}"
+            note = not_created(data, view) if rows is None else no_rows(data, view, what)
+            parts.append(f"<h3>By {grain}</h3>{note}")
             continue
         starts = sorted({r["period_start"] for r in rows})
-        parts.append(f'<h3>By {grain}</h3><div class="grid2">')
+        parts.append(f"<h3>By {grain}</h3>" + beyond_range(data, grain, rows))
+        parts.append('<div class="grid2">')
         for start in starts:
             period = [r for r in rows if r["period_start"] == start]
             cells = [
@@ -233,7 +243,7 @@ def _ranked(data: ReportData, kind: str) -> str:
                 for r in period
             ]
             parts.append(
-                f"<div><h3>{escape(_period_label(grain, start))}</h3>"
+                f"<div><h3>{escape(period_label(grain, start))}</h3>"
                 + table(f"top-{kind}-{grain}-{start.isoformat()}", cells)
                 + "</div>"
             )
@@ -242,6 +252,14 @@ def _ranked(data: ReportData, kind: str) -> str:
 
 
 def _channels(data: ReportData) -> str:
+    view = "mart_channel_mix_daily"
+    if view in data.missing or not data.channels:
+        body = (
+            not_created(data, view)
+            if view in data.missing
+            else no_rows(data, view, "referrers or UTM tags")
+        )
+        return section("channels", "Where visits came from", view, data, body)
     referrers = [r for r in data.channels if r["channel_type"] == "referrer"][:TOP_CHANNELS]
     parts = [
         '<section id="channels"><h2>Where visits came from</h2><p class="note">Page views '
@@ -268,6 +286,9 @@ def _channels(data: ReportData) -> str:
 
 
 def _errors(data: ReportData, days: list[date]) -> str:
+    view = "mart_errors_daily"
+    if view in data.missing or not data.errors:
+        return section("errors", "Errors", view, data, no_rows(data, view, "errors"))
     labels = [d.isoformat() for d in days]
     rate = _by_day(data.errors, "errors_per_1000_pageviews", days)
     return (
@@ -289,6 +310,9 @@ def _errors(data: ReportData, days: list[date]) -> str:
 
 
 def _vitals(data: ReportData, days: list[date]) -> str:
+    view = "mart_web_vitals_daily"
+    if view in data.missing or not data.vitals:
+        return section("vitals", "Web vitals", view, data, no_rows(data, view, "web vitals"))
     labels = [d.isoformat() for d in days]
     timings = [
         Series(f"{metric} p50", _by_day(data.vitals, f"{metric.lower()}_p50_ms", days))
@@ -306,6 +330,10 @@ def _vitals(data: ReportData, days: list[date]) -> str:
 
 
 def _links(data: ReportData) -> str:
+    view = "mart_link_clicks_daily"
+    if view in data.missing or not data.links:
+        what = "short-link clicks"
+        return section("links", "Short-link clicks", view, data, no_rows(data, view, what))
     return (
         '<section id="links"><h2>Short-link clicks</h2>'
         + bar_chart(
@@ -333,26 +361,12 @@ def render(data: ReportData, generated_at: datetime) -> str:
         if x
     )
     sections = [_kpis(data), _traffic(data, days), _periods(data)]
-    sections += [_ranked(data, "pages"), _ranked(data, "countries")]
-    if "mart_channel_mix_daily" not in data.missing:
-        sections.append(_channels(data))
-    if "mart_errors_daily" not in data.missing:
-        sections.append(_errors(data, days))
-    if "mart_web_vitals_daily" not in data.missing:
-        sections.append(_vitals(data, days))
-    if "mart_link_clicks_daily" not in data.missing:
-        sections.append(_links(data))
-    notes = "".join(
-        f"<li><code>{escape(view)}</code>: {escape(why)}</li>" for view, why in data.missing.items()
-    )
-    footer = f'<section id="missing"><h2>Not shown</h2><ul>{notes}</ul></section>' if notes else ""
+    sections += [_ranked(data, "pages"), _ranked(data, "countries"), _channels(data)]
+    sections += [_errors(data, days), _vitals(data, days), _links(data)]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Databuddy report: {escape(site.title)}</title><style>{STYLE}</style></head>"
         f"<body><main><header><h1>Databuddy report: {escape(site.title)}</h1>"
-        f"<p>{escape(subtitle)}</p></header>"
-        + "".join(sections)
-        + footer
-        + "</main></body></html>\n"
+        f"<p>{escape(subtitle)}</p></header>" + "".join(sections) + "</main></body></html>\n"
     )

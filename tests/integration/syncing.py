@@ -3,7 +3,6 @@ with the emulator's ground truth, slice by slice."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -23,16 +22,13 @@ from databuddy_source.resources import SyncReport
 
 NAMING = NamingConvention()
 AS_OF = "2026-03-15"
-DAILY_SYNC = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 
 
 def daily_sync_module() -> Any:
-    """``pipelines/daily_sync.py`` (a script, not a package module), loaded as a module."""
-    spec = importlib.util.spec_from_file_location("daily_sync", DAILY_SYNC)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module of the ``databuddy-sync`` command (``pipelines/daily_sync.py`` runs it)."""
+    from databuddy_source.cli import sync
+
+    return sync
 
 
 def make_pipeline(

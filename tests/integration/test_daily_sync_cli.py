@@ -1,4 +1,5 @@
-"""pipelines/daily_sync.py as a user runs it: a subprocess against the emulator."""
+"""databuddy-sync as a user runs it from a checkout (pipelines/daily_sync.py): a subprocess
+against the emulator."""
 
 from __future__ import annotations
 
@@ -163,15 +164,12 @@ def test_failed_slices_exit_1_and_are_logged(tmp_path: Path, server: EmulatorSer
 
 
 def test_unwritable_destination_exits_4(tmp_path: Path, server: EmulatorServer) -> None:
-    blocked = tmp_path / "ro"
-    blocked.mkdir()
-    blocked.chmod(0o500)
     env_root = os.geteuid() == 0
     result = cli(
         tmp_path,
         server,
         "--duckdb-path",
-        str(blocked / "x" / "out.duckdb"),
+        "/proc/out.duckdb",  # a folder nobody can create files in, root included
         "--queries",
         "summary_metrics",
         "--start-date",

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import dlt
 import pytest
 
 from databuddy_source.destinations import DUCKDB_MEMORY_LIMIT, duckdb
-
-SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 
 
 def _memory_limit(destination: object, tmp_path: Path, name: str) -> str:
@@ -36,10 +33,8 @@ def test_the_demo_tour_names_the_file_it_loaded(
 ) -> None:
     """The tour's copy-paste command must open the DuckDB file, not a credentials URL."""
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
-    spec = importlib.util.spec_from_file_location("daily_sync", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    daily_sync = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(daily_sync)
+    from databuddy_source.cli import sync as daily_sync
+
     path = tmp_path / "demo.duckdb"
     args = daily_sync.parse_args(["--demo", "--duckdb-path", str(path)])
     pipeline = daily_sync.build_pipeline(args)

@@ -1,21 +1,23 @@
-"""pipelines/report.py: from a synced DuckDB to one self-contained HTML page that headless
-Chromium renders offline, with no console error, charts drawing the emulator's ground truth,
-and a screenshot; bad input gives one line and exit code 2."""
+"""databuddy-report (pipelines/report.py from a checkout): from a synced DuckDB to one
+self-contained HTML page that headless Chromium renders offline, with no console error, charts
+drawing the emulator's ground truth, and a screenshot; bad input gives one line and exit code 2;
+an empty card says why inside it."""
 
 from __future__ import annotations
 
-import importlib.util
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from databuddy_source.cli import report as report_cli
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.models import MODELS, create_models
 
@@ -26,11 +28,6 @@ from .syncing import days, make_pipeline
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "Acme Store"
 FIRST, LAST = START, END  # the report's range: the synced days, ten days of March
-
-spec = importlib.util.spec_from_file_location("report_cli", ROOT / "pipelines" / "report.py")
-assert spec is not None and spec.loader is not None
-report_cli = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report_cli)
 
 
 @pytest.fixture(scope="module")
@@ -181,17 +178,78 @@ def test_top_pages_and_link_clicks_show_the_api_numbers(
     assert drawn(tab, "link-clicks")["clicks"] == clicks
 
 
-def test_sections_of_models_not_created_are_listed_as_not_shown(copy: Path, tmp_path: Path) -> None:
+def test_a_card_without_its_view_says_why_inside_it(copy: Path, tmp_path: Path) -> None:
+    """Views whose tables were not synced: each card stays, empty, and says what to run."""
     with duckdb.connect(str(copy)) as db:
         for model in MODELS[1:]:  # keep mart_daily_traffic only
             db.execute(f"DROP VIEW databuddy.{model.name}")
+            db.execute(f"DROP TABLE databuddy.{model.tables[0]}")  # not synced: not re-created
     out = tmp_path / "partial.html"
     code = report_cli.main(["--duckdb", str(copy), "--website", SITE, "--out", str(out)])
     assert code == 0
     html = out.read_text()
-    assert 'data-chart="daily-traffic"' in html and 'id="channels"' not in html
-    for model in MODELS[1:]:
-        assert f"<li><code>{model.name}</code>: not created" in html
+    assert 'data-chart="daily-traffic"' in html and 'id="missing"' not in html
+    cards = dict(re.findall(r'<section id="(\w+)">(.*?)</section>', html))
+    expect = {
+        "channels": "mart_channel_mix_daily",
+        "errors": "mart_errors_daily",
+        "vitals": "mart_web_vitals_daily",
+        "links": "mart_link_clicks_daily",
+        "periods": "mart_traffic_weekly",
+        "pages": "mart_top_pages_monthly",
+        "countries": "mart_top_countries_weekly",
+    }
+    for card, view in expect.items():
+        assert f'data-empty="{view}">Not shown: the view {view} is not created' in cards[card], card
+    assert "databuddy-sync --models loads them" in cards["periods"]
+    assert "which were not synced; sync them" in cards["errors"]
+
+
+def test_a_card_without_rows_in_the_range_says_so(copy: Path, tmp_path: Path) -> None:
+    with duckdb.connect(str(copy)) as db:
+        db.execute("DELETE FROM databuddy.link_clicks_by_day")
+    out = tmp_path / "r.html"
+    argv = ["--start", FIRST.isoformat(), "--end", LAST.isoformat(), "--website", SITE]
+    assert report_cli.main(["--duckdb", str(copy), *argv, "--out", str(out)]) == 0
+    card = re.search(r'<section id="links">(.*?)</section>', out.read_text())
+    assert card is not None
+    assert (
+        f"No short-link clicks for {SITE} from {FIRST} to {LAST} in mart_link_clicks_daily"
+        in card.group(1)
+    )
+
+
+def test_weeks_and_months_beyond_the_range_are_named(copy: Path, tmp_path: Path) -> None:
+    """The range starts mid-week and ends mid-month: the cards say those periods are whole."""
+    start, end = FIRST + timedelta(days=1), LAST - timedelta(days=1)
+    out = tmp_path / "r.html"
+    argv = ["--start", start.isoformat(), "--end", end.isoformat(), "--website", SITE]
+    assert report_cli.main(["--duckdb", str(copy), *argv, "--out", str(out)]) == 0
+    html = out.read_text()
+    week = re.search(r'<p class="note" data-beyond="week">(.*?)</p>', html)
+    month = re.search(r'<p class="note" data-beyond="month">(.*?)</p>', html)
+    assert week is not None and month is not None, "both grains reach outside the range"
+    monday = start - timedelta(days=start.weekday())
+    assert f"the week of {monday} starts on {monday}, before the range" in week.group(1)
+    assert f"({start} to {end}). Their numbers are the whole period" in month.group(1)
+
+
+def test_a_plain_sync_gets_its_models_created(copy: Path, tmp_path: Path) -> None:
+    """A dataset synced without --models: the report creates the views, then draws."""
+    with duckdb.connect(str(copy)) as db:
+        for model in MODELS:
+            db.execute(f"DROP VIEW databuddy.{model.name}")
+    out = tmp_path / "r.html"
+    argv = ["--website", SITE, "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "databuddy_source.cli.report", "--duckdb", str(copy), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "has no model views yet: creating them" in done.stdout
+    assert 'data-chart="daily-traffic"' in out.read_text()
 
 
 def test_create_models_flag_creates_the_views_first(
@@ -207,11 +265,11 @@ def test_create_models_flag_creates_the_views_first(
 
 
 BAD_INPUT = {
-    "no source": ([], "one of the arguments --duckdb --destination is required"),
+    "no source, no default file": ([], "no such file: run databuddy-sync first"),
     "missing file": (["--duckdb", "{tmp}/none.duckdb"], "no such file"),
     "not a database": (["--duckdb", "{tmp}/page.html"], "cannot be opened as a DuckDB"),
     "unknown dataset": (["--duckdb", "{db}", "--dataset", "nope"], "--dataset nope: not in"),
-    "no models": (["--duckdb", "{tmp}/empty.duckdb"], "has no models (mart_daily_traffic)"),
+    "nothing synced": (["--duckdb", "{tmp}/empty.duckdb"], "was not synced: run databuddy-sync"),
     "unknown website": (["--duckdb", "{db}", "--website", "acme.exampel"], "no website"),
     "bad date": (["--duckdb", "{db}", "--start", "2026-02-30"], "is not a date"),
     "end before start": (
@@ -234,8 +292,14 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input_is_one_line_and_exit_code_2(
-    case: str, copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    case: str,
+    copy: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./databuddy_warehouse.duckdb: the default file is absent
+    monkeypatch.delenv("DESTINATION__DUCKDB__CREDENTIALS", raising=False)
     (tmp_path / "page.html").write_text("<html></html>")
     duckdb.connect(str(tmp_path / "empty.duckdb")).execute("CREATE SCHEMA databuddy").close()
     argv, message = BAD_INPUT[case]

@@ -109,9 +109,8 @@ CASES = [
     Case(
         "API unreachable",
         ("--base-url", "http://127.0.0.1:9"),
-        env={"SOURCES__DATABUDDY__MAX_ATTEMPTS": "2"},
         code=5,
-        says="could not be reached",
+        says="could not be reached: cannot connect to http://127.0.0.1:9 (connection refused",
     ),
     Case("unknown destination", ("--destination", "nosuchdb"), says="unknown destination"),
     Case(
@@ -121,7 +120,7 @@ CASES = [
             "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://loader:pw-not-shown@127.0.0.1:9/analytics"
         },
         code=4,
-        says="Connection refused",
+        says="the postgres destination refused the connection",
     ),
     Case(
         "PostgreSQL bad password",
@@ -133,10 +132,15 @@ CASES = [
         says="password authentication failed",
     ),
     Case(
+        "DuckDB path in a missing folder",
+        ("--duckdb-path", "/nonexistent-folder/out.duckdb"),
+        says="is in a folder that does not exist",
+    ),
+    Case(
         "unwritable DuckDB path",
-        ("--duckdb-path", "/proc/databuddy/out.duckdb"),
+        ("--duckdb-path", "/proc/out.duckdb"),
         code=4,
-        says="step failed",
+        says="the DuckDB file /proc/out.duckdb cannot be created",
     ),
     Case("bad granularity", ("--granularity", "weekly"), says="invalid choice"),
 ]
