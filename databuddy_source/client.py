@@ -23,7 +23,7 @@ from .errors import (
     RetriableError,
     classify,
 )
-from .retry import Clock, RateLimiter, RetryPolicy, Sleep, build_retrying
+from .retry import Clock, RateLimiter, RetryBudget, RetryPolicy, Sleep, build_retrying
 
 AuthMethod = Literal["x-api-key", "bearer", "session"]
 
@@ -229,8 +229,13 @@ class Databuddy:
         body: Any,
         rate_limited: bool,
         decode: Callable[[bytes], Any] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Any:
         content = orjson.dumps(body) if body is not None else None
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if budget is not None and budget.spent > 0:  # failing already: wait no longer than left
+            read = min(self._http.timeout.read or settings.READ_TIMEOUT, budget.remaining())
+            timeout = httpx.Timeout(**(self._http.timeout.as_dict() | {"read": max(read, 1.0)}))
         headers = {"content-type": "application/json"} if content is not None else None
         if rate_limited:
             self.rate_limiter.acquire()
@@ -238,7 +243,7 @@ class Databuddy:
         try:
             self.stats.add(requests=1)
             request = self._http.build_request(
-                method, path, params=params, content=content, headers=headers
+                method, path, params=params, content=content, headers=headers, timeout=timeout
             )
             # Streamed and joined here, not response.read(): httpx's Response is in a reference
             # cycle, so a body it keeps lives until a full garbage collection (hundreds of MB
@@ -276,12 +281,14 @@ class Databuddy:
         rate_limited: bool = False,
         failure_budget: int | None = None,
         decode: Callable[[bytes], Any] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Any:
         """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
 
         ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first.
         ``decode`` may read a successful body its own way; when it returns ``None`` the body is
-        decoded as JSON.
+        decoded as JSON. ``budget`` bounds the seconds its failures may cost (see
+        :class:`RetryBudget`).
         """
 
         def count_retry(_: APIError) -> None:
@@ -293,5 +300,15 @@ class Databuddy:
             rng=self._rng,
             failure_budget=failure_budget,
             on_retry=count_retry,
+            budget=budget,
         )
-        return retrying(self._send_once, method, path, params, json, rate_limited, decode)
+        def attempt() -> Any:
+            started = time.monotonic()
+            try:
+                return self._send_once(method, path, params, json, rate_limited, decode, budget)
+            except RetriableError:  # a failed attempt's seconds count against the budget
+                if budget is not None:
+                    budget.charge(time.monotonic() - started)
+                raise
+
+        return retrying(attempt)

@@ -4,12 +4,13 @@ per query type table, the sync log, and the RPC collections."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,15 +18,15 @@ import dlt
 import pyarrow as pa
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, TableSpec
+from .catalog import EMPTY_SLICE, TableSpec, select_live
 from .client import Databuddy
-from .discovery import Parents
-from .errors import APIError, AuthenticationError
+from .discovery import Parents, read_catalogue
+from .errors import AccessDeniedError, APIError, AuthenticationError, ConfigurationError
 from .memory import release_freed_memory
 from .options import SourceOptions
 from .planning import Parent, PlannedSlice, Window, plan, settled_through
 from .shaping import slices_table
-from .sync import SliceFetcher, Unit
+from .sync import SliceFetcher, SliceResult, Unit
 
 log = logging.getLogger("databuddy_source")
 
@@ -34,6 +35,9 @@ SLICES_RESOURCE = "query_slices"
 STATE_KEY = "loaded_through"
 SETTLED_KEY = "settled_through"  # table -> parent -> last day loaded when already final
 SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the next run's requests
+FAILED_KEY = "failed_days"  # table -> parent -> slice days that failed: read again next run
+TIMEZONE_KEY = "timezone"  # the zone the tables' days are in (a change is refused)
+FIRST_START_KEY = "first_start_date"  # the start date the pipeline first ran with
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +62,55 @@ class SyncReport:
     rate_limited: int = 0
     possibly_truncated: int = 0
     failures: list[str] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # what was skipped, and why
+    skipped: int = 0
+    possibly_inexact: int = 0
+    reported: set[int] = field(default_factory=set, repr=False)  # errors already in failures
     more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
     request_span_s: float = 0.0  # from the first query request sent to the last
     planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
 
     def fail(self, what: str, where: str, error: APIError) -> None:
         self.failures.append(f"{what} ({where}): {error}")
+
+    def refuse(self, what: str, where: str, error: APIError) -> None:
+        """A list the API refused: a scope the key lacks is noted with its fix (the user's
+        choice, not a failure); anything else fails."""
+        scope = missing_scope(error)
+        if scope is None:
+            self.fail(what, where, error)
+        else:
+            self.note(
+                f"the API key lacks the {scope} scope (add it to the key under Organization "
+                "settings > API keys in the Databuddy dashboard to sync these)",
+                what,
+            )
+
+    def note(self, why: str, what: str, outcome: str = "skipped") -> None:
+        """Something not read for a reason that is not a failure: ``why`` is reported once,
+        with every ``what`` it covers, then ``outcome``."""
+        items = self.notes.setdefault(f"{why}\0{outcome}", [])
+        if what not in items:
+            items.append(what)
+
+    def notices(self) -> list[str]:
+        """One line per reason: ``<why>: <what>, <what> <outcome>``."""
+        lines = []
+        for key, items in self.notes.items():
+            why, outcome = key.split("\0")
+            lines.append(f"{why}: {', '.join(items)} {outcome}".rstrip())
+        return lines
+
+
+_MISSING_SCOPE = re.compile(r"missing ([a-z]+:[a-z_]+) scope", re.IGNORECASE)
+
+
+def missing_scope(error: APIError) -> str | None:
+    """The scope a 403 says the key lacks (``read:links``), if that is what it says."""
+    if not isinstance(error, AccessDeniedError):
+        return None
+    match = _MISSING_SCOPE.search(error.message)
+    return match[1] if match else None
 
 
 def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
@@ -88,11 +135,24 @@ def slices_resource(
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
+        _check_timezone(resource_state, options.timezone)
+        run_window = _remembered_start(resource_state, window)
         state = resource_state.setdefault(STATE_KEY, {})
         settled = resource_state.setdefault(SETTLED_KEY, {})
-        planned = by_request_scope(
-            plan(_selected_specs(specs), parents.by_kind(), window, state, settled)
+        failed_days = resource_state.setdefault(FAILED_KEY, {})
+        selection = select_live(
+            _selected_specs(specs), read_catalogue(client), options.queries_named
         )
+        for name in selection.untyped:
+            report.note(
+                "query types the bundled contract does not know",
+                name,
+                "loaded with columns typed from the answers (untyped)",
+            )
+        planned = by_request_scope(
+            plan(selection.specs, parents.by_kind(), run_window, state, settled, failed_days)
+        )
+        gone = _gone_units(selection.gone, parents, run_window, report)
         fetcher = SliceFetcher(
             client,
             timezone=options.timezone,
@@ -101,8 +161,11 @@ def slices_resource(
             rows_per_request=options.rows_per_request,
             estimates=resource_state.get(SIZES_KEY),
         )
-        units = 0
+        units = len(gone)
+        yield from gone
         failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
+        failed_on: dict[tuple[str, str], set[str]] = {}  # (table, parent) -> days failed
+        skipped: set[tuple[str, str]] = set()  # (table, parent) not read, not failed
         done = dict.fromkeys(planned, 0)
         # A run with a moving end (not an explicit end_date) stops once it has read about
         # max_rows_per_run rows, at a request boundary (up to concurrency x rows_per_request
@@ -114,10 +177,17 @@ def slices_resource(
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
-                    _advance(state, settled, slices, leftover, failed[parent], window)
+                    _advance(state, settled, slices, leftover, skipped, run_window)
+                    _remember_failed(failed_days, slices, failed_on, skipped)
                 report.more = report.more or bool(leftover)
                 continue
             _account(report, unit, failed[parent])
+            for r in unit.results:
+                key = (r.planned.spec.table_name, r.planned.parent.id)
+                if r.skipped is not None:
+                    skipped.add(key)
+                elif r.error is not None:
+                    failed_on.setdefault(key, set()).add(r.planned.start.isoformat())
             units += 1
             done[parent] += len(unit.results)
             log.info(
@@ -133,6 +203,12 @@ def slices_resource(
             if any(isinstance(r.error, AuthenticationError) for r in unit.results):
                 raise next(r.error for r in unit.results if r.error is not None)
         resource_state[SIZES_KEY] = dict(sorted(fetcher.estimates.items()))
+        for name, columns in fetcher.new_columns.items():
+            report.note(
+                f"{name}: the API sent columns the bundled contract does not list",
+                ", ".join(columns),
+                "loaded as new columns",
+            )
         stats = client.stats
         if stats.first_sent is not None and stats.last_sent is not None:
             report.request_span_s = round(stats.last_sent - stats.first_sent, 3)
@@ -141,22 +217,91 @@ def slices_resource(
     return query_slices
 
 
+def _check_timezone(resource_state: dict[str, Any], timezone: str) -> None:
+    """Refuse to mix days of two zones in one set of tables: the first run's zone stays."""
+    before = resource_state.get(TIMEZONE_KEY)
+    if before is not None and before != timezone and resource_state.get(STATE_KEY):
+        raise ConfigurationError(
+            f"sources.databuddy.timezone: this pipeline's tables hold days of {before}, not "
+            f"{timezone}. Set timezone back to {before}, or reload every table in {timezone} "
+            "with --full-refresh (or another pipeline name and dataset)"
+        )
+    resource_state[TIMEZONE_KEY] = timezone
+
+
+def _remembered_start(resource_state: dict[str, Any], window: Window) -> Window:
+    """The window, starting at the start date the pipeline first ran with when none is given:
+    a table an earlier run could not read is then read from there, not from the website's
+    creation (which can be years of slices)."""
+    if window.end_date is not None:
+        return window
+    if window.start_date is not None:
+        resource_state.setdefault(FIRST_START_KEY, window.start_date.isoformat())
+        return window
+    first = resource_state.get(FIRST_START_KEY)
+    return replace(window, start_date=date.fromisoformat(first)) if first else window
+
+
+def _remember_failed(
+    failed_days: dict[str, dict[str, list[str]]],
+    slices: list[PlannedSlice],
+    failed_on: dict[tuple[str, str], set[str]],
+    skipped: set[tuple[str, str]],
+) -> None:
+    """Each read (table, parent): the days that failed now are read again next run (and the
+    days read now leave that list)."""
+    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - skipped:
+        days = sorted(failed_on.get((table, parent_id), ()))
+        by_parent = failed_days.setdefault(table, {})
+        if days:
+            by_parent[parent_id] = days
+        else:
+            by_parent.pop(parent_id, None)
+
+
+def _gone_units(
+    gone: list[TableSpec], parents: Parents, window: Window, report: SyncReport
+) -> list[Unit]:
+    """One sync_log row per (type, parent) for configured types the API no longer lists."""
+    if not gone:
+        return []
+    units: list[Unit] = []
+    for parent, slices in plan(gone, parents.by_kind(), window, {}, {}).items():
+        first: dict[str, PlannedSlice] = {}
+        for s in slices:
+            first.setdefault(s.spec.table_name, s)
+        results = [
+            SliceResult(s, skipped=f"the API no longer lists query type {s.spec.name!r}")
+            for s in first.values()
+        ]
+        units.append(Unit(parent, len(units), results))
+    for spec in gone:
+        report.note(
+            "configured query types the API no longer lists (GET /v1/query/types); "
+            "remove them from queries",
+            spec.name,
+        )
+    return units
+
+
 def _advance(
     state: dict[str, dict[str, str]],
     settled: dict[str, dict[str, str]],
     slices: list[PlannedSlice],
     leftover: list[PlannedSlice],
-    failed: set[tuple[str, str]],
+    skipped: set[tuple[str, str]],
     window: Window,
 ) -> None:
     """Move each read table's ``loaded_through`` for this parent: to the window's end, or to
     the day before the first slice this run left for the next one; and its ``settled_through``
-    (the days of it too old for late data, which the lookback need not read again)."""
+    (the days of it too old for late data, which the lookback need not read again). Tables in
+    ``skipped`` (not read at all: plan, catalogue) keep theirs; failed days are read again by
+    the next run (``failed_days``), not the history before them."""
     first_left: dict[tuple[str, str], date] = {}
     for s in leftover:
         key = (s.spec.table_name, s.parent.id)
         first_left[key] = min(first_left.get(key, s.start), s.start)
-    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - failed:
+    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - skipped:
         through = window.complete_through
         if (table, parent_id) in first_left:
             through = first_left[(table, parent_id)] - timedelta(days=1)
@@ -270,7 +415,18 @@ def _account(report: SyncReport, unit: Unit, failed: set[tuple[str, str]]) -> No
         report.slices += 1
         report.rows += len(r.rows)
         report.possibly_truncated += r.possibly_truncated
-        if r.error is not None:
+        report.possibly_inexact += r.possibly_inexact
+        parent = r.planned.parent
+        if r.skipped is not None:
+            report.skipped += 1
+            report.note(
+                f"{parent.kind} {parent.name or parent.id} ({parent.id}): {r.skipped}",
+                r.planned.spec.name,
+            )
+        elif r.error is not None and id(r.error) in report.reported:
+            failed.add((r.planned.spec.table_name, parent.id))  # one line per error is enough
+        elif r.error is not None:
+            report.reported.add(id(r.error))
             failed.add((r.planned.spec.table_name, r.planned.parent.id))
             report.fail(
                 r.planned.spec.name,
@@ -308,7 +464,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
             answered = [
                 (result.planned, result.rows)
                 for result in item.results
-                if result.planned.spec is spec and result.error is None
+                if result.planned.spec is spec and result.error is None and result.skipped is None
             ]
             if answered:
                 batch = slices_table(spec, answered)
@@ -317,7 +473,8 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         finished = seen["units"] == seen["expected"]
         if not held or (seen["rows"] < BATCH_ROWS and not finished):
             return None
-        batch = pa.concat_tables(held).combine_chunks()
+        # a column learned mid-run is null in the batches built before it
+        batch = pa.concat_tables(held, promote_options="default").combine_chunks()
         held.clear()
         seen["rows"] = 0
         return batch
@@ -351,7 +508,9 @@ def sync_log_transformer(source: DltResource, report: SyncReport) -> DltResource
     return sync_log
 
 
-def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any) -> dict[str, Any]:
+def _log_row(
+    report: SyncReport, unit: Unit, planned: PlannedSlice, result: SliceResult
+) -> dict[str, Any]:
     return {
         "run_id": report.run_id,
         "run_started_at": report.started_at,
@@ -369,10 +528,20 @@ def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any)
         "pages": result.pages,
         "rows": len(result.rows),
         "possibly_truncated": result.possibly_truncated,
+        "possibly_inexact": result.possibly_inexact,
+        "timezone": planned.spec.zone,
+        "status": _status(result),
         "error_type": type(result.error).__name__ if result.error else None,
-        "error": str(result.error) if result.error else None,
+        "error": str(result.error) if result.error else result.skipped,
         "request_id": result.request_id,
     }
+
+
+def _status(result: SliceResult) -> str:
+    """``loaded``, ``skipped`` (plan, catalogue: not a failure) or ``failed``."""
+    if result.skipped is not None:
+        return "skipped"
+    return "failed" if result.error is not None else "loaded"
 
 
 def parent_names(parents: Parents) -> dict[str, Parent]:

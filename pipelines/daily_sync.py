@@ -286,6 +286,8 @@ def summarize(pipeline: Any, report: Any) -> None:
         )
         + "."
     )
+    for line in report.notices():  # skipped by the plan, the key's scopes, the API's catalogue
+        print(f"Note: {line}.", flush=True)
     try:
         counts = table_counts(pipeline)
     except Exception:  # a destination without SQL over its tables (plain files, Delta offline)
@@ -444,6 +446,8 @@ def run(args: argparse.Namespace) -> int:
             cause = cause.__cause__
         if isinstance(cause, AuthenticationError | AccessDeniedError):
             return fail(args, EXIT_AUTH, str(cause), exc)
+        if isinstance(cause, ConfigurationError):  # found in the run (catalogue, time zone)
+            return fail(args, EXIT_INPUT, str(cause), exc)
         if isinstance(cause, APIError):
             return fail(args, EXIT_API, str(cause), exc)
         return fail(

@@ -185,8 +185,11 @@ def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_
     )
     sites = {r["website_id"] for r in table_rows(pipeline, "top_pages")}
     assert docs_site in sites and store_site not in sites
-    state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]["loaded_through"]
-    assert store_site not in state["top_pages"] and docs_site in state["top_pages"]
+    state = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]
+    # the refused days are read again next run (only they, not the history before them)
+    assert state["failed_days"]["top_pages"][store_site] == ["2026-03-13", "2026-03-14"]
+    assert docs_site not in state["failed_days"]["top_pages"]
+    assert state["loaded_through"]["top_pages"][docs_site] == "2026-03-14"
 
 
 def test_with_resources_reads_only_the_selected_types(
