@@ -302,6 +302,7 @@ class Databuddy:
             on_retry=count_retry,
             budget=budget,
         )
+
         def attempt() -> Any:
             started = time.monotonic()
             try:

@@ -2,8 +2,9 @@
 
 A *slice* is one parameter object with its own date range and id; :meth:`QueryAPI.fetch_slices`
 packs many slices into as few ``POST /v1/query`` requests as the per-request maximum allows and
-maps each answer back to its slice. A packed request that keeps timing out or failing with 5xx is
-split in halves, and each half retried.
+maps each answer back to its slice. A packed request that keeps timing out or failing with a 5xx
+other than 502/503 (unavailable: smaller requests would not help) is split in halves, and each
+half retried.
 """
 
 from __future__ import annotations
@@ -322,8 +323,10 @@ class QueryAPI:
                 decode=None if schema is None else partial(arrow_answers.decode, schema=schema),
                 budget=budget,
             )
-        except RetriableError:
-            if not splittable or (budget is not None and budget.exhausted):
+        except RetriableError as exc:
+            # halves help a request too big to answer in time, not a server that is down
+            unavailable = exc.status in (502, 503)
+            if not splittable or unavailable or (budget is not None and budget.exhausted):
                 raise
             half = len(chunk) // 2
             for part in (chunk[:half], chunk[half:]):
