@@ -16,6 +16,11 @@ from typing import Any, Literal
 
 FieldType = Literal["integer", "number", "string", "date", "datetime"]
 ProjectKind = Literal["website", "link", "schedule", "organization"]
+ApiVersion = Literal["2026-04", "2026-05"]
+
+API_VERSIONS: tuple[ApiVersion, ...] = ("2026-04", "2026-05")
+CURRENT_API_VERSION: ApiVersion = "2026-05"
+"""The API version served by api.databuddy.cc today (upstream dd2fa1aa9, 2026-05-15)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,11 @@ class QueryType:
     description: str
     removed: bool
     raw: dict[str, Any]
+    public_access: bool = False
+    plan_gated: str | None = None
+    accepted_filters: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    customizable: bool | None = None  # as /v1/query/types reports it (None: not reported)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -71,11 +81,15 @@ def _project(raw: str) -> ProjectKind:
 
 
 @cache
-def query_types(include_removed: bool = False) -> tuple[QueryType, ...]:
-    """Every query type in registry order (153 current; 160 with the 7 removed ones)."""
+def query_types(
+    include_removed: bool = False, api_version: ApiVersion = CURRENT_API_VERSION
+) -> tuple[QueryType, ...]:
+    """The query types of one API version in registry order (134 in 2026-05, 153 in 2026-04);
+    ``include_removed``: every type the contract knows (162), whatever its version."""
     out = []
     for t in _read_json("query-types.json"):
-        removed = bool(t.get("removed_after"))
+        versions = tuple(t.get("versions", ()))
+        removed = api_version not in versions
         if removed and not include_removed:
             continue
         out.append(
@@ -101,15 +115,20 @@ def query_types(include_removed: bool = False) -> tuple[QueryType, ...]:
                 description=t["description"],
                 removed=removed,
                 raw=t,
+                public_access=bool(t.get("public_access")),
+                plan_gated=t.get("plan_gated"),
+                accepted_filters=tuple(t.get("accepted_filters", t["allowed_filters"])),
+                versions=versions,
+                customizable=t.get("customizable"),
             )
         )
     return tuple(out)
 
 
 @cache
-def query_types_by_name() -> dict[str, QueryType]:
-    """Current query types keyed by name."""
-    return {t.name: t for t in query_types()}
+def query_types_by_name(api_version: ApiVersion = CURRENT_API_VERSION) -> dict[str, QueryType]:
+    """The query types of one API version (default: the current one) keyed by name."""
+    return {t.name: t for t in query_types(api_version=api_version)}
 
 
 @cache

@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from ..contract import API_VERSIONS, CURRENT_API_VERSION
 from .config import DEFAULT_API_KEY, DEFAULT_SEED, EmulatorConfig
 
 
@@ -102,6 +103,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="memoize query results (benchmarks; needs --frozen, answers stay identical)",
     )
     p.add_argument(
+        "--api-version",
+        choices=API_VERSIONS,
+        default=CURRENT_API_VERSION,
+        help="API version to serve (default the current one; 2026-04: the previous catalogue "
+        "with llm_* and retention_*, no plan gate, no limit on anonymous callers)",
+    )
+    p.add_argument(
+        "--query-cache-seconds",
+        type=float,
+        default=60.0,
+        help="how long a repeated identical query may be answered from the cache (0: off)",
+    )
+    p.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return p.parse_args(argv)
@@ -133,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             rate_window_seconds=args.rate_window,
             rate_limit_mode=args.rate_limit_mode,
             result_cache=args.result_cache,
+            api_version=args.api_version,
+            query_cache_seconds=args.query_cache_seconds,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -140,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     emulator = Emulator(config)
     print(
-        f"Databuddy emulator: profile {config.profile}, seed {config.seed}, virtual now "
+        f"Databuddy emulator (API {config.api_version}): profile {config.profile}, "
+        f"seed {config.seed}, virtual now "
         f"{config.now.isoformat()}{' (frozen)' if config.frozen else ''}, data built in "
         f"{time.monotonic() - began:.1f} s",
         flush=True,

@@ -1,5 +1,6 @@
 """The admin surface under ``/__emulator__/`` (not part of Databuddy's API): the virtual clock,
-fault injection, rate-limit settings, request statistics, fixtures and ground truth."""
+fault injection, rate-limit settings, billing plans, database limits, request statistics,
+fixtures and ground truth."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def fixture_summary(store: Store) -> dict[str, Any]:
     reg = store.registry
     return {
         "organizations": {"demo": reg.demo_org_id, "other": reg.other_org_id},
+        "plans": dict(reg.plans),
+        "api_version": store.config.api_version,
         "websites": [
             {k: w[k] for k in ("id", "name", "domain", "isPublic", "organizationId")}
             | {"deleted": w["deletedAt"] is not None}
@@ -124,6 +127,60 @@ def routes(
             }
         )
 
+    async def plans(request: Request) -> Response:
+        """``POST {"organization_id" | "website_id": id, "plan": "free"|"hobby"|"pro"|"scale"}``
+        puts an organization (or a website's organization) on a plan."""
+        reg = store.registry
+        if request.method == "POST":
+            try:
+                body = await _json(request)
+                org = body.get("organization_id")
+                if "website_id" in body:
+                    site = reg.get("websites", str(body["website_id"]))
+                    if site is None:
+                        raise ValueError(f"no website {body['website_id']!r}")
+                    org = site["organizationId"]
+                if reg.get("organizations", str(org)) is None:
+                    raise ValueError(
+                        f"no organization {org!r} (give organization_id or website_id)"
+                    )
+                if body.get("plan") not in fixtures.PLANS:
+                    raise ValueError(f"plan must be one of {', '.join(fixtures.PLANS)}")
+            except (ValueError, TypeError) as exc:
+                return _bad(f"plans: {exc}")
+            with store.lock:
+                reg.plans[str(org)] = body["plan"]
+            store.changed()
+        return json_response(dict(reg.plans))
+
+    async def limits(request: Request) -> Response:
+        """The database guards: ``max_result_rows``, ``max_execution_seconds`` and
+        ``query_cache_seconds`` (0 turns the query cache off)."""
+        if request.method == "POST":
+            try:
+                body = await _json(request)
+                rows = int(body.get("max_result_rows", store.max_result_rows))
+                seconds = float(body.get("max_execution_seconds", store.max_execution_seconds))
+                ttl = float(body.get("query_cache_seconds", store.query_cache.ttl))
+                if rows < 1 or seconds <= 0 or ttl < 0:
+                    raise ValueError(
+                        "need max_result_rows >= 1, max_execution_seconds > 0, "
+                        "query_cache_seconds >= 0"
+                    )
+            except (ValueError, TypeError) as exc:
+                return _bad(f"limits: {exc}")
+            store.max_result_rows, store.max_execution_seconds = rows, seconds
+            store.query_cache.ttl = ttl
+            store.changed()
+        return json_response(
+            {
+                "max_result_rows": store.max_result_rows,
+                "max_execution_seconds": store.max_execution_seconds,
+                "query_cache_seconds": store.query_cache.ttl,
+                "query_cache_hits": store.query_cache.hits,
+            }
+        )
+
     async def statistics(request: Request) -> Response:
         if request.method == "DELETE":
             stats.clear()
@@ -146,6 +203,8 @@ def routes(
         Route(f"{PREFIX}/clock", clock, methods=["GET", "POST"]),
         Route(f"{PREFIX}/faults", fault_rules, methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/rate-limit", rate_limit, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/plans", plans, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/limits", limits, methods=["GET", "POST"]),
         Route(f"{PREFIX}/stats", statistics, methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/fixtures", fixture_info, methods=["GET"]),
         Route(f"{PREFIX}/truth", truth, methods=["POST"]),

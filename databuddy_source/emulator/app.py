@@ -56,6 +56,9 @@ class Emulator:
         )
         self.compile_limiter = query_compile.limiter(config)
         self.custom_limiter = query_custom.limiter(config)
+        if not config.current_api:  # 2026-04: every attempt counted, anonymous callers free
+            for limiter in (self.limiter, self.compile_limiter, self.custom_limiter):
+                limiter.record_rejected, limiter.anonymous_cap = True, None
         self.faults = FaultInjector(seed=config.seed)
         self.stats: dict[str, int] = {}
         self.app: ASGIApp = self._build()

@@ -1,4 +1,6 @@
-"""Memoized parameter results for benchmarks (``EmulatorConfig.result_cache``).
+"""Caches of parameter results: the API database's 60-second query cache
+(``EmulatorConfig.query_cache_seconds``), and memoized results for benchmarks
+(``EmulatorConfig.result_cache``).
 
 Rows are kept serialized (an ``orjson.Fragment``: ~80 bytes a row instead of ~700 as dicts) and
 spliced into the answer unchanged, so a cached answer is byte-identical to a computed one.
@@ -48,3 +50,45 @@ class ResultCache:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+
+class QueryCache:
+    """The API database's query cache: a result is stored when a query runs for the second time
+    and served to identical queries until ``ttl`` seconds (virtual time) after it was stored.
+
+    Keys are whatever identifies a query's text; values are serialized rows. Thread-safe.
+    """
+
+    def __init__(self, ttl: float, min_runs: int = 2) -> None:
+        self.ttl = ttl
+        self.min_runs = min_runs
+        self._runs: dict[Hashable, int] = {}
+        self._items: dict[Hashable, tuple[float, orjson.Fragment]] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, key: Hashable, now: float) -> orjson.Fragment | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if now >= item[0]:
+                del self._items[key]
+                return None
+            self.hits += 1
+            return item[1]
+
+    def ran(self, key: Hashable, now: float, serialized: bytes) -> orjson.Fragment:
+        """Note one run of ``key`` (stored from its ``min_runs``-th run on)."""
+        fragment = orjson.Fragment(serialized)
+        with self._lock:
+            runs = self._runs[key] = self._runs.get(key, 0) + 1
+            if runs >= self.min_runs:
+                self._items[key] = (now + self.ttl, fragment)
+                self._runs.pop(key, None)
+        return fragment
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            self._items.clear()

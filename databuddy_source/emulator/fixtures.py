@@ -48,6 +48,12 @@ ALL_SCOPES = [
 ]
 
 
+PLANS = ("free", "hobby", "pro", "scale")
+"""Billing plans; every plan but ``free`` includes error tracking (the 8 error query types)."""
+DEMO_ORG_PLAN = "pro"
+OTHER_ORG_PLAN = "free"
+
+
 @dataclass(slots=True)
 class TrafficProfile:
     """How much a website gets: sessions on an average weekday, and its page universe."""
@@ -67,6 +73,7 @@ class Registry:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     memberships: dict[str, dict[str, str]] = field(default_factory=dict)  # user -> org -> role
     traffic: dict[str, TrafficProfile] = field(default_factory=dict)  # website id -> profile
+    plans: dict[str, str] = field(default_factory=dict)  # organization id -> plan
     demo_org_id: str = ""
     other_org_id: str = ""
 
@@ -79,6 +86,10 @@ class Registry:
     def live(self, collection: str) -> list[dict[str, Any]]:
         """Objects of a collection that are not soft-deleted."""
         return [o for o in self.collection(collection).values() if not o.get("deletedAt")]
+
+    def plan_of(self, org_id: str) -> str:
+        """An organization's billing plan (an organization without one is on ``free``)."""
+        return self.plans.get(org_id, "free")
 
     def websites_of(self, org_id: str) -> list[dict[str, Any]]:
         rows = [w for w in self.collection("websites").values() if w["organizationId"] == org_id]
@@ -110,6 +121,7 @@ def build_registry(config: EmulatorConfig) -> Registry:
         "createdAt": start - timedelta(days=20),
     }
     reg.demo_org_id, reg.other_org_id = demo_org["id"], other_org["id"]
+    reg.plans = {demo_org["id"]: DEMO_ORG_PLAN, other_org["id"]: OTHER_ORG_PLAN}
     for org in (demo_org, other_org):
         reg.collection("organizations")[org["id"]] = org
 

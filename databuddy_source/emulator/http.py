@@ -42,6 +42,17 @@ def text_response(text: str, status: int) -> Response:
     return Response(text, status_code=status, media_type="text/plain;charset=utf-8")
 
 
+def parse_error() -> Response:
+    """The API's answer to a body that is not JSON (the framework's parse error)."""
+    return json_response({"success": False, "error": "Bad Request", "code": "PARSE"}, 400)
+
+
+def internal_error() -> Response:
+    """The API's answer to an exception that escapes a handler (its global error handler)."""
+    body = {"success": False, "error": "An internal server error occurred", "code": "UNKNOWN"}
+    return json_response(body, 500)
+
+
 def request_id() -> str:
     """``req_`` + 16 hex characters, new for every request."""
     return "req_" + secrets.token_hex(8)

@@ -1,9 +1,10 @@
-"""Rate limits of ``POST /v1/query`` (SPEC 6), in the two behaviours the sources describe.
+"""Rate limits of the Query API, in the two behaviours the sources describe.
 
-* ``code`` (the API's code, the default): 120 requests per sliding 60 s per key; every attempt is
-  recorded, rejected ones too; a 429 carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining: 0``
-  and ``X-RateLimit-Reset`` in epoch **milliseconds** (now + window); no ``Retry-After``, and no
-  rate-limit headers on successful responses.
+* ``code`` (the API's code, the default): 120 requests per sliding 60 s per key (anonymous
+  callers: at most 60 per client IP); only admitted requests are recorded (before 2026-05 every
+  attempt was, rejected ones too); a 429 carries ``X-RateLimit-Limit`` (the caller's limit),
+  ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` in epoch **milliseconds** (now +
+  window); no ``Retry-After``, and no rate-limit headers on successful responses.
 * ``docs`` (the public docs): rejected attempts are not recorded; every response carries
   ``X-RateLimit-*`` with the reset in epoch **seconds**; a 429 adds ``Retry-After`` and the docs'
   body (``RATE_LIMIT_EXCEEDED``, ``limit``, ``remaining``, ``reset``, ``retryAfter``).
@@ -15,11 +16,21 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .config import RateLimitMode
+
+ANONYMOUS_LIMIT = 60
+"""Requests per window one anonymous caller (client IP) may make, whatever the endpoint allows."""
+
+
+def client_ip(headers: Mapping[str, str]) -> str:
+    """The client IP the API keys anonymous callers by: ``cf-connecting-ip``, else the first
+    ``x-forwarded-for`` entry, else ``x-real-ip``, else ``unknown`` (one bucket for all)."""
+    forwarded = (headers.get("x-forwarded-for") or "").split(",")[0].strip()
+    return headers.get("cf-connecting-ip") or forwarded or headers.get("x-real-ip") or "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,17 @@ class RateLimiter:
     _log: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     rejected: int = 0
+    record_rejected: bool = False  # the 2026-04 API counted rejected attempts too
+    anonymous_cap: int | None = ANONYMOUS_LIMIT  # None: anonymous callers are not limited
+
+    def admit(self, key: str | None, headers: Mapping[str, str]) -> Decision | None:
+        """Count one request of a caller (``key``; None for an anonymous one, keyed by client
+        IP): the decision, or None when the caller is not limited at all."""
+        if key is not None:
+            return self.check(key)
+        if self.anonymous_cap is None:
+            return None
+        return self.check(f"anon:{client_ip(headers)}", self.anonymous_cap)
 
     def configure(
         self,
@@ -55,39 +77,41 @@ class RateLimiter:
             self.mode = mode or self.mode
             self._log.clear()
 
-    def check(self, key: str) -> Decision:
-        """Count one attempt of ``key`` and say whether it may proceed."""
+    def check(self, key: str, cap: int | None = None) -> Decision:
+        """Count one attempt of ``key`` and say whether it may proceed; ``cap`` lowers the limit
+        for this caller (anonymous callers)."""
         now = self.clock()
+        limit = min(self.limit, cap) if cap else self.limit
         with self._lock:
             log = self._log.setdefault(key, deque())
             while log and log[0] <= now - self.window:
                 log.popleft()
-            allowed = self.mode == "off" or len(log) < self.limit
-            if allowed or self.mode == "code":
+            allowed = self.mode == "off" or len(log) < limit
+            if allowed or (self.mode == "code" and self.record_rejected):
                 log.append(now)
             if not allowed:
                 self.rejected += 1
             used = len(log)
             oldest = log[0] if log else now
         if self.mode == "off":  # nothing is limited, so nothing is advertised
-            return Decision(True, {}, 0.0, self.limit, now)
+            return Decision(True, {}, 0.0, limit, now)
         if self.mode == "code":
             reset = now + self.window
             headers = (
                 {}
                 if allowed
                 else {
-                    "X-RateLimit-Limit": str(self.limit),
+                    "X-RateLimit-Limit": str(limit),
                     "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": str(int(reset * 1000)),
                 }
             )
-            return Decision(allowed, headers, 0.0 if allowed else self.window, self.limit, reset)
+            return Decision(allowed, headers, 0.0 if allowed else self.window, limit, reset)
         reset = oldest + self.window
         retry_after = 0.0 if allowed else max(reset - now, 0.0)
         headers = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(max(self.limit - used, 0)),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(limit - used, 0)),
             "X-RateLimit-Reset": str(math.ceil(reset)),
         }
         if not allowed:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-from .cache import ResultCache
+from .cache import QueryCache, ResultCache
 from .clock import VirtualClock
 from .config import EmulatorConfig
 from .fixtures import Registry, build_registry
@@ -28,6 +28,9 @@ class Store:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self.results = ResultCache() if config.result_cache else None
+        self.query_cache = QueryCache(config.query_cache_seconds)
+        self.max_result_rows = config.max_result_rows
+        self.max_execution_seconds = config.max_execution_seconds
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -46,6 +49,7 @@ class Store:
         """Something an answer may depend on changed (registry, clock, faults)."""
         if self.results is not None:
             self.results.clear()
+        self.query_cache.clear()
 
     def close(self) -> None:
         """Close every cursor and the database (worker threads may outlive the server)."""

@@ -41,7 +41,7 @@ def expected_rows(
     """
     ctx = make_context(
         store.registry,
-        query_types_by_name()[query_type],
+        query_types_by_name(store.config.api_version)[query_type],
         Scope(website_id, link_id, schedule_id, organization_id),
         start_date=start_date,
         end_date=end_date,

@@ -1,4 +1,4 @@
-"""POST /v1/query, /v1/query/websites and /v1/query/types, held to SPEC.md section 3."""
+"""POST /v1/query, /v1/query/websites and /v1/query/types, held to docs/api-notes.md."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from databuddy_source.contract import query_types, query_types_by_name
@@ -26,11 +27,11 @@ def entry(response: httpx.Response, index: int = 0) -> dict[str, Any]:
 # ---------------------------------------------------------------- /v1/query/types
 
 
-def test_types_lists_153_names_in_registry_order(anon: httpx.Client) -> None:
+def test_types_lists_134_names_in_registry_order(anon: httpx.Client) -> None:
     body = anon.get("/v1/query/types").json()
     assert body["success"] is True and REQUEST_ID.match(body["requestId"])
     assert body["types"] == [t.name for t in query_types()]
-    assert len(body["types"]) == 153
+    assert len(body["types"]) == 134
     assert body["presets"] == [
         "today",
         "yesterday",
@@ -152,28 +153,32 @@ def test_single_request_envelope(api: httpx.Client, demo_ids: dict[str, str]) ->
 
 
 def test_failed_parameters_move_last_in_order(api: httpx.Client, demo_ids: dict[str, str]) -> None:
-    # utm_term is outside top_pages' own list; summary_metrics declares none (not checked)
+    # utm_term is a field neither top_pages nor summary_metrics accepts; error_types accepts it
     r = post(
         api,
         {
             "parameters": [
                 {"name": "top_pages", "id": "bad"},
                 "summary_metrics",
-                {"name": "events_by_date", "id": "ok"},
+                {"name": "session_events", "id": "ok"},
             ],
             "startDate": "2026-03-01",
             "endDate": "2026-03-02",
-            "filters": [{"field": "utm_term", "op": "eq", "value": "analytics"}],
+            "filters": [{"field": "session_id", "op": "eq", "value": "none"}],
         },
         website_id=demo_ids["website_id"],
     )
     data = r.json()["data"]
     assert [(d["parameter"], d["success"]) for d in data] == [
-        ("summary_metrics", True),
         ("ok", True),
         ("bad", False),
+        ("summary_metrics", False),
     ]
-    assert data[2]["error"] == "Filter on field 'utm_term' is not permitted."
+    assert data[1]["error"].startswith(
+        "Filter on field 'session_id' is not permitted. Allowed fields for this query: "
+        "browser_name, city, country, device_type, language, os_name, path, query_string, "
+    )
+    assert list(data[1]) == ["parameter", "success", "data", "error"]
 
 
 def test_sort_by_outside_the_whitelist_fails_the_parameter(
@@ -190,7 +195,11 @@ def test_sort_by_outside_the_whitelist_fails_the_parameter(
         },
         website_id=demo_ids["website_id"],
     )
-    assert entry(r)["error"] == "Ordering by 'name DESC' is not permitted."
+    assert entry(r)["error"] == (
+        "Ordering by 'name DESC' is not permitted. Use '<field> ASC|DESC' where field is one "
+        "of: avg_scroll_depth, clicks, count, date, errors, p50_load_time, pageviews, revenue, "
+        "samples, sessions, time, total, total_events, unique_users, uptime_percentage, visitors."
+    )
 
 
 def test_query_id_is_empty_when_absent(api: httpx.Client, demo_ids: dict[str, str]) -> None:
@@ -221,21 +230,16 @@ def test_batch_envelope(api: httpx.Client, demo_ids: dict[str, str]) -> None:
                 "endDate": "2026-03-03",
                 "id": "q1",
             },
-            {"parameters": ["summary_metrics", "nope"], "preset": "yesterday"},
+            {"parameters": ["summary_metrics", "top_pages"], "preset": "yesterday"},
         ],
         website_id=demo_ids["website_id"],
     )
     body = r.json()
     assert list(body) == ["success", "requestId", "batch", "results"] and body["batch"] is True
     first, second = body["results"]
-    assert set(first) == {"queryId", "data", "meta"} and first["queryId"] == "q1"
+    assert list(first) == ["queryId", "data", "meta"] and first["queryId"] == "q1"
     assert second["queryId"] == ""
-    assert second["data"][1] == {
-        "parameter": "nope",
-        "success": False,
-        "error": "Unknown query type: nope",
-        "data": [],
-    }
+    assert [e["parameter"] for e in second["data"]] == ["summary_metrics", "top_pages"]
 
 
 def test_batch_validation_rejects_whole_batch(api: httpx.Client, demo_ids: dict[str, str]) -> None:
@@ -369,14 +373,36 @@ def test_unparsable_date_is_a_validation_error(
     assert body["details"][0]["field"] == "startDate"
 
 
-def test_end_before_start_fails_the_parameter(api: httpx.Client, demo_ids: dict[str, str]) -> None:
+def test_end_before_start_is_an_empty_range(api: httpx.Client, demo_ids: dict[str, str]) -> None:
     r = post(
         api,
-        {"parameters": ["summary_metrics"], "startDate": "2026-03-05", "endDate": "2026-03-01"},
+        {
+            "parameters": ["top_pages", "events_by_date"],
+            "startDate": "2026-03-05",
+            "endDate": "2026-03-01",
+        },
         website_id=demo_ids["website_id"],
     )
-    assert entry(r) == {
-        "parameter": "summary_metrics",
+    assert r.json()["data"] == [
+        {"parameter": "top_pages", "success": True, "data": []},
+        {"parameter": "events_by_date", "success": True, "data": []},
+    ]
+
+
+def test_unparsable_parameter_dates_fail_that_parameter(
+    api: httpx.Client, demo_ids: dict[str, str]
+) -> None:
+    r = post(
+        api,
+        {
+            "parameters": [{"name": "top_pages", "start_date": "garbage"}, "summary_metrics"],
+            "startDate": "2026-03-01",
+            "endDate": "2026-03-01",
+        },
+        website_id=demo_ids["website_id"],
+    )
+    assert r.json()["data"][1] == {
+        "parameter": "top_pages",
         "success": False,
         "error": "Invalid parameter date range",
         "data": [],
@@ -386,10 +412,10 @@ def test_end_before_start_fails_the_parameter(api: httpx.Client, demo_ids: dict[
 def test_missing_dates(api: httpx.Client, demo_ids: dict[str, str]) -> None:
     r = post(api, {"parameters": ["summary_metrics"]}, website_id=demo_ids["website_id"])
     assert r.status_code == 400
-    assert r.json()["details"][0] == {
-        "field": "startDate",
-        "message": "Either startDate or preset is required",
-    }
+    assert r.json()["details"] == [
+        {"field": "startDate", "message": "Either startDate or preset is required"},
+        {"field": "endDate", "message": "Either endDate or preset is required"},
+    ]
 
 
 @pytest.mark.parametrize(
@@ -433,11 +459,28 @@ def test_hourly_over_30_days(api: httpx.Client, demo_ids: dict[str, str]) -> Non
     }
     single = post(api, body, website_id=site)
     assert single.status_code == 500
-    assert single.text == "Hourly granularity only supports up to 30 days"
-    batch = post(api, [body], website_id=site)
-    assert batch.json()["results"][0]["data"][0]["error"] == (
-        "Hourly granularity only supports up to 30 days"
+    assert single.json() == {
+        "success": False,
+        "error": "An internal server error occurred",
+        "code": "UNKNOWN",
+    }
+    # in a batch the element answers one failed entry named after its first parameter, and has
+    # no queryId of its own; the other elements run
+    other = {"parameters": ["top_pages"], "startDate": "2026-02-01", "endDate": "2026-02-01"}
+    batch = post(
+        api, [{**body, "parameters": ["top_pages", "events_by_date"]}, other], website_id=site
     )
+    failed, fine = batch.json()["results"]
+    assert failed["data"] == [
+        {
+            "parameter": "top_pages",
+            "success": False,
+            "error": "Hourly granularity only supports up to 30 days",
+            "data": [],
+        }
+    ]
+    assert list(failed) == ["data", "meta"] and failed["meta"]["total_parameters"] == 2
+    assert fine["data"][0]["success"] is True
 
 
 def test_hourly_only_for_types_that_support_it(api: httpx.Client, demo_ids: dict[str, str]) -> None:
@@ -556,8 +599,10 @@ def test_filter_on_a_field_not_permitted(api: httpx.Client, demo_ids: dict[str, 
     assert entry(r) == {
         "parameter": "top_pages",
         "success": False,
-        "error": "Filter on field 'provider' is not permitted.",
         "data": [],
+        "error": "Filter on field 'provider' is not permitted. Allowed fields for this query: "
+        "browser_name, city, country, device_type, language, os_name, path, query_string, "
+        "referrer, region, timezone, utm_campaign, utm_medium, utm_source.",
     }
 
 
@@ -573,8 +618,16 @@ def test_unknown_operator_is_a_422(api: httpx.Client, demo_ids: dict[str, str]) 
     )
     assert r.status_code == 422
     body = r.json()
-    assert body["type"] == "validation" and body["on"] == "body"
-    assert body["property"] == "/filters/0/op"
+    assert list(body) == ["success", "error", "code"] and body["code"] == "VALIDATION"
+    assert orjson.loads(body["error"]) == {
+        "type": "validation",
+        "on": "body",
+        "found": {
+            "parameters": ["top_pages"],
+            "preset": "last_7d",
+            "filters": [{"field": "path", "op": "like", "value": "/"}],
+        },
+    }
 
 
 # ---------------------------------------------------------------- limit, page, sort
@@ -658,16 +711,33 @@ def test_sort_by_a_permitted_column(api: httpx.Client, demo_ids: dict[str, str])
 
 
 def test_unknown_type_suggests_a_name(api: httpx.Client, demo_ids: dict[str, str]) -> None:
-    r = post(api, {"parameters": ["summry"], "preset": "today"}, website_id=demo_ids["website_id"])
+    r = post(
+        api,
+        {"parameters": ["summry_metrics", "top_pagez"], "preset": "today"},
+        website_id=demo_ids["website_id"],
+    )
     assert r.status_code == 400
     body = r.json()
-    assert body["error"] == "Unknown query type: summry. Did you mean 'summary_metrics'?"
+    # the first problem is the message; a name too far from any type gets no suggestion
+    assert body["error"] == "Unknown query type: summry_metrics"
     assert body["details"] == [
+        {"field": "parameters[0]", "message": "Unknown query type: summry_metrics"},
         {
-            "field": "parameters[0]",
-            "message": "Unknown query type: summry",
-            "suggestion": "Did you mean 'summary_metrics'?",
-        }
+            "field": "parameters[1]",
+            "message": "Unknown query type: top_pagez",
+            "suggestion": "Did you mean 'top_pages'?",
+        },
+    ]
+
+
+def test_parameters_as_a_string_are_read_letter_by_letter(
+    api: httpx.Client, demo_ids: dict[str, str]
+) -> None:
+    r = post(api, {"parameters": "ab", "preset": "today"}, website_id=demo_ids["website_id"])
+    assert r.status_code == 400
+    assert [d["message"] for d in r.json()["details"]] == [
+        "Unknown query type: a",
+        "Unknown query type: b",
     ]
 
 
@@ -675,8 +745,10 @@ def test_unknown_type_suggests_a_name(api: httpx.Client, demo_ids: dict[str, str
     "body",
     [
         {"startDate": "2026-03-01"},
-        {"parameters": "summary_metrics", "preset": "today"},
+        {"parameters": 5, "preset": "today"},
         {"parameters": ["summary_metrics"], "preset": "last_2d"},
+        {"parameters": ["summary_metrics"], "preset": "today", "limit": None},
+        {"parameters": ["summary_metrics"], "preset": "today", "filters": {"field": "path"}},
         {"parameters": ["summary_metrics"], "preset": "today", "limit": "50"},
         {"parameters": ["summary_metrics"], "preset": "today", "granularity": "weekly"},
         {"parameters": [{"id": "x"}], "preset": "today"},
@@ -686,17 +758,20 @@ def test_schema_violations_are_422(
     api: httpx.Client, demo_ids: dict[str, str], body: dict[str, Any]
 ) -> None:
     r = post(api, body, website_id=demo_ids["website_id"])
-    assert r.status_code == 422 and r.json()["type"] == "validation"
+    assert r.status_code == 422
+    assert r.json()["code"] == "VALIDATION"
+    assert orjson.loads(r.json()["error"])["found"] == body
 
 
-def test_malformed_json_is_plain_400(api: httpx.Client, demo_ids: dict[str, str]) -> None:
+def test_malformed_json_is_a_parse_error(api: httpx.Client, demo_ids: dict[str, str]) -> None:
     r = api.post(
         "/v1/query",
         params={"website_id": demo_ids["website_id"]},
         content=b"{nope",
         headers={"content-type": "application/json"},
     )
-    assert r.status_code == 400 and r.text == "Bad Request"
+    assert r.status_code == 400
+    assert r.json() == {"success": False, "error": "Bad Request", "code": "PARSE"}
 
 
 def test_unknown_path_is_plain_404(anon: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""Credentials and access on the Query API (SPEC 2)."""
+"""Credentials and access on the Query API (docs/api-notes.md, "Access")."""
 
 from __future__ import annotations
 
@@ -131,16 +131,20 @@ def test_unknown_website_anonymous_is_401_not_404(anon: httpx.Client) -> None:
 
 
 def test_missing_project_id(anon: httpx.Client) -> None:
+    # a caller without an organization to fall back to (a website-scoped key) is told what is
+    # missing; an anonymous one is told to authenticate first
+    scoped = {"x-api-key": fixtures.WEBSITE_SCOPED_KEY}
     assert_error(
-        query(anon),
+        query(anon, scoped),
         400,
         "MISSING_PROJECT_ID",
         "Missing resource identifier (website_id, schedule_id, link_id, or organization_id)",
     )
+    assert_error(query(anon), 401, "AUTH_REQUIRED", "Authentication required")
 
 
 def test_global_key_falls_back_to_its_organization(api: httpx.Client) -> None:
-    r = api.post("/v1/query", json={"parameters": ["llm_overview_kpis"], "preset": "last_7d"})
+    r = api.post("/v1/query", json={"parameters": ["top_pages"], "preset": "last_7d"})
     assert r.status_code == 200
     assert r.json()["data"][0]["success"] is True
 

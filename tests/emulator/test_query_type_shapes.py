@@ -44,14 +44,15 @@ def check_value(qt: QueryType, name: str, kind: str, array: bool, value: Any) ->
 @pytest.mark.parametrize("qt", query_types(), ids=lambda t: t.name)
 def test_columns_and_types(store: Store, demo_ids: dict[str, str], qt: QueryType) -> None:
     extra: dict[str, Any] = {}
-    if qt.raw.get("requires_filter"):
-        with store.cursor() as cur:  # profile types need a visitor seen in the range
-            anon = cur.execute(
-                "SELECT anonymous_id FROM events WHERE client_id = ? AND time BETWEEN "
+    required = str(qt.raw.get("requires_filter") or "").split(" ", 1)[0]
+    if required:  # profile types need a visitor, session_events a session seen in the range
+        with store.cursor() as cur:
+            value = cur.execute(
+                f"SELECT {required} FROM events WHERE client_id = ? AND time BETWEEN "
                 "'2026-02-20' AND '2026-03-14 23:59:59' ORDER BY time LIMIT 1",
                 [demo_ids["website_id"]],
             ).fetchone()[0]
-        extra["filters"] = [{"field": "anonymous_id", "op": "eq", "value": anon}]
+        extra["filters"] = [{"field": required, "op": "eq", "value": value}]
     rows = expected_rows(
         store,
         qt.name,

@@ -1,4 +1,5 @@
-"""Rate limits of POST /v1/query (SPEC 6): the API's code behaviour and the docs' behaviour."""
+"""Rate limits of POST /v1/query: the API's code behaviour (keyed and anonymous callers) and the
+public docs' behaviour (docs/api-notes.md, "Rate limits")."""
 
 from __future__ import annotations
 
@@ -54,16 +55,27 @@ def test_code_mode(limited: EmulatorServer) -> None:
     assert "retry-after" not in r.headers
 
 
-def test_code_mode_counts_rejected_attempts(limited: EmulatorServer) -> None:
-    limited.emulator.limiter.configure(3, 1.5, "code")
-    with _client(limited) as c:
-        for _ in range(3):
-            _send(c, limited)
-        time.sleep(0.8)
-        assert _send(c, limited).status_code == 429  # recorded at t=0.8
-        time.sleep(0.85)  # the first three left the window; the rejected one has not
-        statuses = [_send(c, limited).status_code for _ in range(3)]
-    assert statuses == [200, 200, 429]
+@pytest.mark.parametrize(
+    ("record_rejected", "after"), [(False, [200] * 3), (True, [200, 200, 429])]
+)
+def test_rejected_attempts_are_not_counted(
+    limited: EmulatorServer, record_rejected: bool, after: list[int]
+) -> None:
+    """A rejected attempt does not extend the lock-out (the 2026-04 API counted it)."""
+    limiter = limited.emulator.limiter
+    limiter.configure(3, 1.5, "code")
+    limiter.record_rejected = record_rejected
+    try:
+        with _client(limited) as c:
+            for _ in range(3):
+                _send(c, limited)
+            time.sleep(0.8)
+            assert _send(c, limited).status_code == 429  # at t=0.8
+            time.sleep(0.85)  # the first three left the window
+            statuses = [_send(c, limited).status_code for _ in range(3)]
+        assert statuses == after
+    finally:
+        limiter.record_rejected = False
 
 
 def test_batch_counts_once(limited: EmulatorServer) -> None:
@@ -74,16 +86,55 @@ def test_batch_counts_once(limited: EmulatorServer) -> None:
         assert [_send(c, limited).status_code for _ in range(3)] == [200, 200, 429]
 
 
-def test_anonymous_public_queries_are_not_limited(limited: EmulatorServer) -> None:
+def _public(srv: EmulatorServer) -> str:
+    reg = srv.emulator.store.registry
+    return str(next(w["id"] for w in reg.websites_of(reg.demo_org_id) if w["isPublic"]))
+
+
+def _anonymous(c: httpx.Client, srv: EmulatorServer, **headers: str) -> httpx.Response:
+    """A keyless query of the public website; ``x_real_ip=...`` sends ``x-real-ip: ...``."""
+    sent = {name.replace("_", "-"): value for name, value in headers.items()}
+    return c.post("/v1/query", params={"website_id": _public(srv)}, json=BODY, headers=sent)
+
+
+def test_anonymous_callers_get_60_a_minute_per_client_ip(limited: EmulatorServer) -> None:
+    limited.emulator.limiter.configure(120, 30, "code")
+    try:
+        with httpx.Client(base_url=limited.url) as c:
+            first = [
+                _anonymous(c, limited, x_forwarded_for="203.0.113.9, 10.0.0.1") for _ in range(60)
+            ]
+            assert {r.status_code for r in first} == {200}
+            r = _anonymous(c, limited, x_forwarded_for="203.0.113.9")
+            assert r.status_code == 429 and r.json()["code"] == "RATE_LIMITED"
+            assert r.headers["x-ratelimit-limit"] == "60"
+            assert r.headers["x-ratelimit-remaining"] == "0"
+            # cf-connecting-ip wins over x-forwarded-for; x-real-ip is the last resort
+            other = _anonymous(
+                c, limited, cf_connecting_ip="198.51.100.1", x_forwarded_for="203.0.113.9"
+            )
+            assert other.status_code == 200
+            assert _anonymous(c, limited, x_real_ip="198.51.100.2").status_code == 200
+            assert _anonymous(c, limited, x_real_ip="203.0.113.9").status_code == 429
+            with _client(limited) as keyed:  # keyed callers have their own budget
+                assert _send(keyed, limited).status_code == 200
+    finally:
+        limited.emulator.limiter.configure(3, 1.5, "code")
+
+
+def test_anonymous_limit_is_the_lower_of_60_and_the_endpoint_limit(
+    limited: EmulatorServer,
+) -> None:
     limited.emulator.limiter.configure(3, 1.5, "code")
-    reg = limited.emulator.store.registry
-    public = next(w["id"] for w in reg.websites_of(reg.demo_org_id) if w["isPublic"])
     with httpx.Client(base_url=limited.url) as c:
-        codes = {
-            c.post("/v1/query", params={"website_id": public}, json=BODY).status_code
-            for _ in range(6)
-        }
-    assert codes == {200}
+        codes = [_anonymous(c, limited).status_code for _ in range(4)]  # the "unknown" bucket
+    assert codes == [200, 200, 200, 429]
+
+
+def test_anonymous_callers_were_not_limited_before_2026_05(small_config: EmulatorConfig) -> None:
+    config = replace(small_config, rate_limit=3, rate_window_seconds=30, api_version="2026-04")
+    with EmulatorServer(config) as srv, httpx.Client(base_url=srv.url) as c:
+        assert {_anonymous(c, srv).status_code for _ in range(6)} == {200}
 
 
 def test_docs_mode(limited: EmulatorServer) -> None:

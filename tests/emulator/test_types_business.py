@@ -4,6 +4,7 @@ the same data differently, and late data appears when the virtual clock moves.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -118,6 +119,12 @@ def test_uptime_regions_cover_all_checks(store: Store, monitor: dict[str, str]) 
 
 
 # ==================================================================================== LLM
+# The llm_* types exist only in the 2026-04 API (an emulator started with --api-version 2026-04)
+@pytest.fixture(scope="module")
+def llm_store(small_config: EmulatorConfig) -> Store:
+    return Store(replace(small_config, api_version="2026-04"))
+
+
 @pytest.fixture
 def org(demo_ids: dict[str, str]) -> dict[str, str]:
     """The demo organization, reached through one of its websites."""
@@ -125,29 +132,29 @@ def org(demo_ids: dict[str, str]) -> dict[str, str]:
 
 
 def test_llm_website_resolves_to_its_organization(
-    store: Store, org: dict[str, str], demo_ids: dict[str, str]
+    llm_store: Store, org: dict[str, str], demo_ids: dict[str, str]
 ) -> None:
-    by_site = one(store, "llm_overview_kpis", **org)
-    by_org = one(store, "llm_overview_kpis", organization_id=demo_ids["organization_id"])
-    other = one(store, "llm_overview_kpis", website_id=demo_ids["other_org_website_id"])
+    by_site = one(llm_store, "llm_overview_kpis", **org)
+    by_org = one(llm_store, "llm_overview_kpis", organization_id=demo_ids["organization_id"])
+    other = one(llm_store, "llm_overview_kpis", website_id=demo_ids["other_org_website_id"])
     assert by_site == by_org
     assert by_site["total_calls"] > 500 and other["total_calls"] != by_site["total_calls"]
     owner_calls = raw_count(
-        store,
+        llm_store,
         """
         SELECT count(*) FROM ai_call_spans WHERE owner_id = ? AND ingested_at <= ?
           AND timestamp BETWEEN ? AND ?""",
         demo_ids["organization_id"],
-        store.now(),
+        llm_store.now(),
         f"{START} 00:00:00",
         f"{END} 23:59:59",
     )
     assert by_org["total_calls"] == owner_calls
 
 
-def test_llm_series_sum_to_kpis(store: Store, org: dict[str, str]) -> None:
-    kpis = one(store, "llm_overview_kpis", **org)
-    series = rows(store, "llm_time_series", **org)
+def test_llm_series_sum_to_kpis(llm_store: Store, org: dict[str, str]) -> None:
+    kpis = one(llm_store, "llm_overview_kpis", **org)
+    series = rows(llm_store, "llm_time_series", **org)
     assert total(series, "total_calls") == kpis["total_calls"]
     assert total(series, "total_tokens") == kpis["total_tokens"]
     assert total(series, "total_cost") == pytest.approx(kpis["total_cost"], abs=1e-4)
@@ -157,33 +164,35 @@ def test_llm_series_sum_to_kpis(store: Store, org: dict[str, str]) -> None:
         "llm_provider_breakdown",
         "llm_model_breakdown",
     ):
-        assert total(rows(store, qtype, **org), "total_cost") == pytest.approx(
+        assert total(rows(llm_store, qtype, **org), "total_cost") == pytest.approx(
             kpis["total_cost"], abs=1e-4
         ), qtype
-    assert total(rows(store, "llm_provider_breakdown", **org), "calls") == kpis["total_calls"]
-    errors = rows(store, "llm_error_rate_time_series", **org)
+    assert total(rows(llm_store, "llm_provider_breakdown", **org), "calls") == kpis["total_calls"]
+    errors = rows(llm_store, "llm_error_rate_time_series", **org)
     assert total(errors, "error_count") == kpis["error_count"]
-    assert total(rows(store, "llm_error_breakdown", **org), "error_count") == kpis["error_count"]
-    assert len(rows(store, "llm_recent_errors", **org)) == kpis["error_count"]
+    assert (
+        total(rows(llm_store, "llm_error_breakdown", **org), "error_count") == kpis["error_count"]
+    )
+    assert len(rows(llm_store, "llm_recent_errors", **org)) == kpis["error_count"]
     assert kpis["error_rate"] == round(kpis["error_count"] / kpis["total_calls"], 4)
     for rate in ("cache_hit_rate", "tool_use_rate", "web_search_rate"):
         assert 0 < kpis[rate] < 1, rate  # fractions, as Databuddy's LLM builders return
 
 
-def test_llm_hourly_buckets(store: Store, org: dict[str, str]) -> None:
+def test_llm_hourly_buckets(llm_store: Store, org: dict[str, str]) -> None:
     days = {"start_date": "2026-03-10", "end_date": "2026-03-11", **org}
-    hourly = rows(store, "llm_time_series", granularity="hourly", **days)
-    daily = rows(store, "llm_time_series", **days)
+    hourly = rows(llm_store, "llm_time_series", granularity="hourly", **days)
+    daily = rows(llm_store, "llm_time_series", **days)
     assert len(daily) == 2 and len(hourly) > 24
     assert all(len(r["date"]) == 19 and r["date"].endswith(":00:00") for r in hourly)
     assert total(hourly, "total_calls") == total(daily, "total_calls")
-    cost = rows(store, "llm_cost_by_model_time_series", granularity="hourly", **days)
+    cost = rows(llm_store, "llm_cost_by_model_time_series", granularity="hourly", **days)
     assert {r["date"] for r in cost} == {r["date"] for r in hourly}
 
 
-def test_llm_time_zone_shifts_days_not_totals(store: Store, org: dict[str, str]) -> None:
-    utc = rows(store, "llm_time_series", **WIDE, **org)
-    ny = rows(store, "llm_time_series", timezone="America/New_York", **WIDE, **org)
+def test_llm_time_zone_shifts_days_not_totals(llm_store: Store, org: dict[str, str]) -> None:
+    utc = rows(llm_store, "llm_time_series", **WIDE, **org)
+    ny = rows(llm_store, "llm_time_series", timezone="America/New_York", **WIDE, **org)
     assert total(utc, "total_calls") == total(ny, "total_calls")
     utc_days = {r["date"]: r["total_calls"] for r in utc}
     ny_days = {r["date"]: r["total_calls"] for r in ny}
@@ -192,22 +201,22 @@ def test_llm_time_zone_shifts_days_not_totals(store: Store, org: dict[str, str])
     assert shifted > len(ny_days) / 2
 
 
-def test_llm_filters_narrow_every_type(store: Store, org: dict[str, str]) -> None:
+def test_llm_filters_narrow_every_type(llm_store: Store, org: dict[str, str]) -> None:
     only_openai = [{"field": "provider", "op": "eq", "value": "openai"}]
-    kpis = one(store, "llm_overview_kpis", filters=only_openai, **org)
-    providers = {r["name"]: r for r in rows(store, "llm_provider_breakdown", **org)}
+    kpis = one(llm_store, "llm_overview_kpis", filters=only_openai, **org)
+    providers = {r["name"]: r for r in rows(llm_store, "llm_provider_breakdown", **org)}
     assert kpis["total_calls"] == providers["openai"]["calls"]
-    series = rows(store, "llm_cost_by_provider_time_series", filters=only_openai, **org)
+    series = rows(llm_store, "llm_cost_by_provider_time_series", filters=only_openai, **org)
     assert {r["provider"] for r in series} == {"openai"}
     assert total(series, "total_cost") == pytest.approx(providers["openai"]["total_cost"], abs=1e-4)
 
 
-def test_llm_tool_and_trace_breakdowns(store: Store, org: dict[str, str]) -> None:
-    kpis = one(store, "llm_overview_kpis", **org)
-    tools = rows(store, "llm_tool_name_breakdown", **org)
+def test_llm_tool_and_trace_breakdowns(llm_store: Store, org: dict[str, str]) -> None:
+    kpis = one(llm_store, "llm_overview_kpis", **org)
+    tools = rows(llm_store, "llm_tool_name_breakdown", **org)
     calls_with_tools = round(kpis["tool_use_rate"] * kpis["total_calls"])
     assert total(tools, "calls") == calls_with_tools  # one tool name per call in the data
-    traces = rows(store, "llm_trace_summary", **org)
+    traces = rows(llm_store, "llm_trace_summary", **org)
     costs = [r["total_cost"] for r in traces]
     assert costs == sorted(costs, reverse=True)
     assert total(traces, "calls") == kpis["total_calls"]
@@ -317,7 +326,7 @@ def test_recent_transactions_carry_first_touch(store: Store, shop: dict[str, str
 def test_late_data_appears_when_the_clock_moves(
     small_config: EmulatorConfig, demo_ids: dict[str, str]
 ) -> None:
-    fresh = Store(small_config)
+    fresh = Store(replace(small_config, api_version="2026-04"))  # llm_* are 2026-04 types
     today = {"start_date": "2026-03-13", "end_date": "2026-03-15"}
     schedule = {"schedule_id": demo_ids["schedule_id"], **today}
     site = {"website_id": demo_ids["website_id"], **today}
@@ -334,7 +343,7 @@ def test_late_calls_fill_past_buckets(
     small_config: EmulatorConfig, demo_ids: dict[str, str]
 ) -> None:
     """A call made on 2026-03-15 but ingested a day later joins that day's bucket later."""
-    fresh = Store(small_config)
+    fresh = Store(replace(small_config, api_version="2026-04"))  # llm_* are 2026-04 types
     day = {
         "website_id": demo_ids["website_id"],
         "start_date": "2026-03-15",

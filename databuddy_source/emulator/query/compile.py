@@ -31,6 +31,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +43,7 @@ from starlette.routing import BaseRoute, Route
 from ...contract import ProjectKind, query_types_by_name
 from ..auth import Principal
 from ..config import EmulatorConfig
-from ..http import json_response, request_id, text_response
+from ..http import json_response, parse_error, request_id
 from ..ratelimit import RateLimiter
 from ..store import Store
 from .access import check_access
@@ -80,13 +81,18 @@ def limiter(config: EmulatorConfig) -> RateLimiter:
 
 
 def admit(
-    limiter: RateLimiter, principal: Principal | None, endpoint: str, rid: str
+    limiter: RateLimiter,
+    principal: Principal | None,
+    endpoint: str,
+    rid: str,
+    request_headers: Mapping[str, str],
 ) -> tuple[Response | None, dict[str, str]]:
-    """Count one attempt of an authenticated caller on ``endpoint``'s budget: a 429 response or
-    None, and the rate-limit headers every answer carries (docs mode)."""
-    if principal is None:
+    """Count one attempt of a caller on ``endpoint``'s budget (anonymous callers by client IP):
+    a 429 response or None, and the rate-limit headers every answer carries (docs mode)."""
+    key = f"query:{endpoint}:{principal.rate_limit_key}" if principal else None
+    decision = limiter.admit(key, request_headers)
+    if decision is None:
         return None, {}
-    decision = limiter.check(f"query:{endpoint}:{principal.rate_limit_key}")
     if decision.allowed:
         return None, decision.headers
     body = limiter.rejection_body(decision, rid)
@@ -102,7 +108,7 @@ async def read_json(request: Request) -> tuple[Any, Response | None]:
     try:
         return orjson.loads(raw), None
     except orjson.JSONDecodeError:
-        return None, text_response("Bad Request", 400)
+        return None, parse_error()
 
 
 def _string(body: dict[str, Any], key: str) -> str:
@@ -171,7 +177,7 @@ def compile_query(store: Store, body: Any, timezone: str) -> tuple[str, dict[str
     if not isinstance(body, dict):
         raise CompilationError("The body must be an object")
     project_id, name = _string(body, "projectId"), _string(body, "type")
-    qtype = query_types_by_name().get(name)
+    qtype = query_types_by_name(store.config.api_version).get(name)
     if qtype is None or name not in BUILDERS:
         raise CompilationError(f"Unknown query type: {name}")
     start, end = _string(body, "from"), _string(body, "to")
@@ -236,15 +242,18 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         rid = request_id()
         scope = Scope(website_id=request.query_params.get("website_id") or None)
         principal = _reader(store, request, scope.website_id)
-        rejected, headers = admit(limiter, principal, "compile", rid)
-        if rejected is not None:
-            return rejected
-        denial, _ = check_access(store.registry, principal, scope)
-        if denial is not None:
-            return _error(denial.status, denial.error, denial.code, rid, headers)
         body, failed = await read_json(request)
         if failed is not None:
             return failed
+        rejected, headers = admit(limiter, principal, "compile", rid, request.headers)
+        if rejected is not None:
+            return rejected
+        named = body.get("type") if isinstance(body, dict) else None
+        names = [str(named)] if named else []
+        api_version = store.config.api_version
+        denial, _ = check_access(store.registry, principal, scope, names, api_version)
+        if denial is not None:
+            return _error(denial.status, denial.error, denial.code, rid, headers)
         timezone = request.query_params.get("timezone") or "UTC"
         try:
             sql, params = compile_query(store, body, timezone)

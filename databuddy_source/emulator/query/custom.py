@@ -287,12 +287,13 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         rid = request_id()
         website_id = request.query_params.get("website_id") or None
         principal = _reader(store, request, website_id)
-        rejected, headers = admit(limiter, principal, "custom", rid)
+        rejected, headers = admit(limiter, principal, "custom", rid, request.headers)
         if rejected is not None:
             return rejected
         if website_id is None:
             return _error(400, "website_id is required", "MISSING_WEBSITE_ID", rid, headers)
-        denial, _ = check_access(store.registry, principal, Scope(website_id=website_id))
+        scope = Scope(website_id=website_id)
+        denial, _ = check_access(store.registry, principal, scope, [], store.config.api_version)
         if denial is not None:
             return _error(denial.status, denial.error, denial.code, rid, headers)
         body, failed = await read_json(request)

@@ -11,7 +11,7 @@ from ..fixtures import Registry
 from .context import Filter, ParameterError, QueryContext
 from .dates import InvalidDate, hourly_too_long, normalize_date, range_end, range_start
 
-# Fields any type accepts in filters, whatever its own list says (SPEC 3.3).
+# Fields any type accepts in filters, whatever its own list says.
 ALWAYS_ALLOWED_FILTERS = frozenset(
     {
         "path",
@@ -30,6 +30,10 @@ ALWAYS_ALLOWED_FILTERS = frozenset(
         "utm_campaign",
     }
 )
+
+
+class PreparationError(ParameterError):
+    """A parameter that fails before it runs (its own dates, a missing resource or range)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +71,24 @@ def owner_organization(registry: Registry, scope: Scope) -> str | None:
 
 
 def check_filters(qtype: QueryType, filters: list[Filter]) -> None:
-    if not qtype.builder_declares_filters:
-        return  # the server does not check; an unknown column fails in the database
-    allowed = ALWAYS_ALLOWED_FILTERS | set(qtype.allowed_filters)
+    """Required filters present, and every field one the type accepts (the global fields and its
+    own list; before 2026-05 a type without its own list accepted any field)."""
+    required = str(qtype.raw.get("requires_filter") or "").split(" ", 1)[0]
+    if required and not any(f.field == required for f in filters):
+        raise ParameterError(f"Missing required filter: '{required}'.")
+    accepted: frozenset[str]
+    if "2026-05" in qtype.versions:
+        accepted = frozenset(qtype.accepted_filters)
+    elif qtype.builder_declares_filters:
+        accepted = ALWAYS_ALLOWED_FILTERS | frozenset(qtype.allowed_filters)
+    else:
+        return  # before 2026-05 such types accepted any field (a bad column failed in the DB)
     for f in filters:
-        if f.field not in allowed:
-            raise ParameterError(f"Filter on field '{f.field}' is not permitted.")
+        if f.field not in accepted:
+            raise ParameterError(
+                f"Filter on field '{f.field}' is not permitted. Allowed fields for this query: "
+                f"{', '.join(sorted(accepted))}."
+            )
 
 
 def make_context(
@@ -93,27 +109,22 @@ def make_context(
 ) -> QueryContext:
     """Resolve one parameter. Raises :class:`ParameterError` for a failed entry and
     :class:`HourlyRangeTooLong` for the hourly cap."""
-    if qtype.project == "link":
-        project_id, website_id = scope.link_id, None
-    elif qtype.project == "schedule":
-        project_id, website_id = scope.schedule_id, None
-    elif qtype.project == "organization":
-        project_id, website_id = owner_organization(registry, scope), scope.website_id
+    # Every type runs against the request's project, whatever kind the type expects (a link
+    # type under website_id= finds no rows); only the 2026-04 llm_* types read the owner org.
+    project_id = scope.link_id or scope.schedule_id or scope.website_id or scope.organization_id
+    website_id = None if scope.link_id or scope.schedule_id else scope.website_id
+    if qtype.project == "organization":
+        project_id = owner_organization(registry, scope)
         if project_id is None:
             raise ParameterError("Could not resolve owner for LLM query")
-    elif scope.website_id is None and qtype.category == "custom_events" and scope.organization_id:
-        project_id, website_id = scope.organization_id, None  # org-wide custom events
-    else:
-        project_id, website_id = scope.website_id, scope.website_id
-    if not project_id or not start_date or not end_date:
-        raise ParameterError("Missing resource identifier, start_date, or end_date")
     try:
-        start_n, end_n = normalize_date(start_date), normalize_date(end_date)
+        start_n = normalize_date(start_date) if start_date else None
+        end_n = normalize_date(end_date) if end_date else None
     except InvalidDate as exc:
-        raise ParameterError(str(exc)) from exc
-    start, end = range_start(start_n), range_end(end_n)
-    if start > end:
-        raise ParameterError("Invalid parameter date range")
+        raise PreparationError("Invalid parameter date range") from exc
+    if not project_id or not start_n or not end_n:
+        raise PreparationError("Missing resource identifier, start_date, or end_date")
+    start, end = range_start(start_n), range_end(end_n)  # start > end: an empty range
     if granularity == "hourly" and hourly_too_long(start_n, end_n):
         raise HourlyRangeTooLong(HourlyRangeTooLong.message)
     check_filters(qtype, filters)

@@ -12,18 +12,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...contract import QueryType, query_types
+from ...contract import CURRENT_API_VERSION, ApiVersion, QueryType, query_types
 from ..auth import Principal, authenticate
-from ..http import iso, json_response, request_id, text_response
+from ..http import internal_error, iso, json_response, parse_error, request_id
 from ..ratelimit import RateLimiter
 from ..store import Store
 from . import types as _types  # noqa: F401  (registers every builder)
-from .access import check_access
+from .access import check_access, check_plan
 from .dates import PRESETS
 from .execute import run_request
 from .resolve import HourlyRangeTooLong, Scope
-from .schema import SchemaError, check_body
-from .validation import validate_request
+from .schema import SchemaError, as_parameter_list, check_body
+from .validation import parameter_name, validate_request
 
 
 def _scope(request: Request) -> Scope:
@@ -57,6 +57,13 @@ def _error(
     return json_response(body, status, headers)
 
 
+def _invalid(details: list[dict[str, str]], rid: str, headers: dict[str, str]) -> Response:
+    """400 ``VALIDATION_ERROR``: the first problem (and its suggestion) as the message."""
+    first = details[0]
+    message = first["message"] + (f". {first['suggestion']}" if "suggestion" in first else "")
+    return _error(400, message, "VALIDATION_ERROR", rid, headers, details=details)
+
+
 def _type_meta(t: QueryType) -> dict[str, Any]:
     kinds = {
         "integer": "number",
@@ -86,15 +93,20 @@ def _type_meta(t: QueryType) -> dict[str, Any]:
 
 
 @cache
-def type_configs(include_meta: bool) -> dict[str, Any]:
-    """``configs`` of ``/v1/query/types``: allowed filters, limits, and ``meta`` if asked."""
+def type_configs(include_meta: bool, api_version: ApiVersion) -> dict[str, Any]:
+    """``configs`` of ``/v1/query/types``: allowed filters, limits, public access (2026-05),
+    and ``meta`` if asked."""
     configs: dict[str, Any] = {}
-    for t in query_types():
+    for t in query_types(api_version=api_version):
         config: dict[str, Any] = {"allowedFilters": list(t.allowed_filters)}
-        if t.builder_declares_filters or t.default_limit is not None:
-            config["customizable"] = True
+        if t.customizable is not None:
+            config["customizable"] = t.customizable
+        elif "customizable" not in t.raw and (t.builder_declares_filters or t.default_limit):
+            config["customizable"] = True  # 2026-04 types: reported when a builder sets limits
         if t.default_limit is not None:
             config["defaultLimit"] = t.default_limit
+        if api_version == CURRENT_API_VERSION:
+            config["publicAccess"] = t.public_access
         if include_meta and t.meta_category:
             config["meta"] = _type_meta(t)
         configs[t.name] = config
@@ -129,12 +141,13 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
 
     async def types(request: Request) -> Response:
         include_meta = request.query_params.get("include_meta") == "true"
+        api_version = store.config.api_version
         return json_response(
             {
                 "success": True,
                 "requestId": request_id(),
-                "types": [t.name for t in query_types()],
-                "configs": type_configs(include_meta),
+                "types": [t.name for t in query_types(api_version=api_version)],
+                "configs": type_configs(include_meta, api_version),
                 "presets": list(PRESETS),
             }
         )
@@ -143,15 +156,6 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         rid = request_id()
         scope = _scope(request)
         principal = _reader(store, request, scope.website_id)
-        headers: dict[str, str] = {}
-        if principal is not None:
-            decision = limiter.check(principal.rate_limit_key)
-            headers = decision.headers
-            if not decision.allowed:
-                return json_response(limiter.rejection_body(decision, rid), 429, headers)
-        denial, scope = check_access(store.registry, principal, scope)
-        if denial is not None:
-            return _error(denial.status, denial.error, denial.code, rid, headers)
         try:
             raw = await request.body()
         except ClientDisconnect:  # the caller gave up (a client timeout): nobody to answer
@@ -159,25 +163,32 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return text_response("Bad Request", 400)
+            return parse_error()
         try:
             check_body(body)
-        except SchemaError as exc:
-            return json_response(exc.body(body), 422, headers)
+        except SchemaError:
+            return json_response(SchemaError.body(body), 422)
         batch = isinstance(body, list)
-        objs = body if batch else [body]
-        details = []
+        objs: list[dict[str, Any]] = body if batch else [body]
+        for obj in objs:
+            as_parameter_list(obj)
+        key = principal.rate_limit_key if principal else None
+        decision = limiter.admit(key, request.headers)
+        headers = decision.headers if decision else {}
+        if decision is not None and not decision.allowed:
+            return json_response(limiter.rejection_body(decision, rid), 429, headers)
+        api_version = store.config.api_version
+        names = [parameter_name(item) for obj in objs for item in obj["parameters"]]
+        denial, scope = check_access(store.registry, principal, scope, names, api_version)
+        if denial is None:
+            denial = check_plan(store.registry, scope, names, api_version)
+        if denial is not None:
+            return _error(denial.status, denial.error, denial.code, rid, headers)
         for i, obj in enumerate(objs):
-            prefix = f"batch[{i}]." if batch else ""
-            details += [d.to_json(prefix) for d in validate_request(obj, check_names=not batch)]
-        if batch and not objs:
-            details.append({"field": "batch", "message": "At least one query is required"})
-        if details:
-            first = details[0]
-            message = first["message"] + (
-                f". {first['suggestion']}" if "suggestion" in first else ""
-            )
-            return _error(400, message, "VALIDATION_ERROR", rid, headers, details=details)
+            details = validate_request(obj, api_version)
+            if details:
+                prefix = f"batch[{i}]." if batch else ""
+                return _invalid([d.to_json(prefix) for d in details], rid, headers)
         timezone = request.query_params.get("timezone") or "UTC"
         fault = request.scope.get("state", {}).get("failed_parameter")
         try:
@@ -187,34 +198,15 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
                     for o in objs
                 ]
             )
-        except HourlyRangeTooLong as exc:
-            return text_response(str(exc), 500)
+        except HourlyRangeTooLong:
+            return internal_error()
         if batch:
             return json_response(
-                {
-                    "success": True,
-                    "requestId": rid,
-                    "batch": True,
-                    "results": [
-                        {"queryId": o.get("id", ""), "data": data, "meta": meta}
-                        for o, (data, meta) in zip(objs, results, strict=True)
-                    ],
-                },
+                {"success": True, "requestId": rid, "batch": True, "results": results},
                 200,
                 headers,
             )
-        data, meta = results[0]
-        return json_response(
-            {
-                "success": True,
-                "requestId": rid,
-                "queryId": body.get("id", ""),
-                "data": data,
-                "meta": meta,
-            },
-            200,
-            headers,
-        )
+        return json_response({"success": True, "requestId": rid, **results[0]}, 200, headers)
 
     return [
         Route("/v1/query/websites", websites, methods=["GET"]),

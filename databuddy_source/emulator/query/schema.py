@@ -1,9 +1,11 @@
-"""Body schema of ``POST /v1/query`` as the framework checks it: a failure is a 422 with an
-Elysia-style validation object (SPEC 3.6)."""
+"""Body schema of ``POST /v1/query`` as the API's framework checks it, before anything else
+(rate limit, access): a failure is a 422 (docs/api-notes.md, "Request-level errors")."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
 
 from .dates import PRESETS
 
@@ -15,39 +17,22 @@ _STRING_FIELDS = ("startDate", "endDate", "sortBy", "id", "timeZone")
 
 
 class SchemaError(Exception):
-    """The first schema violation: JSON pointer, what was expected, what was found."""
+    """The first schema violation: JSON pointer, what was expected, what was found.
+
+    The API answers every violation alike, 422 ``{"success": false, "code": "VALIDATION",
+    "error": <a JSON text naming the body it found>}``; the pointer is kept for our messages.
+    """
 
     def __init__(self, path: str, expected: str, found: Any) -> None:
-        super().__init__(f"Expected {expected}")
+        super().__init__(f"{path or '/'}: expected {expected}")
         self.path = path
         self.expected = expected
         self.found = found
 
-    def body(self, whole: Any) -> dict[str, Any]:
-        prop = self.path.rsplit("/", 1)[-1] or "body"
-        summary = f"Property '{prop}' should be {self.expected}"
-        return {
-            "type": "validation",
-            "on": "body",
-            "property": self.path or "/",
-            "message": f"Expected {self.expected}",
-            "summary": summary,
-            "expected": {
-                "parameters": ["summary_metrics"],
-                "startDate": "2024-01-01",
-                "endDate": "2024-01-31",
-            },
-            "found": whole,
-            "errors": [
-                {
-                    "type": 0,
-                    "path": self.path or "/",
-                    "value": self.found,
-                    "message": f"Expected {self.expected}",
-                    "summary": summary,
-                }
-            ],
-        }
+    @staticmethod
+    def body(whole: Any) -> dict[str, Any]:
+        found = orjson.dumps({"type": "validation", "on": "body", "found": whole}).decode()
+        return {"success": False, "error": found, "code": "VALIDATION"}
 
 
 def _is_number(v: Any) -> bool:
@@ -92,6 +77,8 @@ def check_request(obj: Any, prefix: str = "") -> None:
     if not isinstance(obj, dict):
         raise SchemaError(prefix, "object", obj)
     params = obj.get("parameters")
+    if isinstance(params, str):
+        return  # accepted: the API then reads the string as a list of one-letter type names
     if not isinstance(params, list):
         raise SchemaError(f"{prefix}/parameters", "array", params)
     for i, item in enumerate(params):
@@ -114,15 +101,22 @@ def check_request(obj: Any, prefix: str = "") -> None:
         for i, item in enumerate(obj["filters"]):
             _check_filter(f"{prefix}/filters/{i}", item)
     group_by = obj.get("groupBy")
-    if group_by is not None and not (
+    if "groupBy" in obj and not (
         isinstance(group_by, str)
         or (isinstance(group_by, list) and all(isinstance(g, str) for g in group_by))
     ):
         raise SchemaError(f"{prefix}/groupBy", "string | string[]", group_by)
 
 
+def as_parameter_list(obj: dict[str, Any]) -> None:
+    """A ``parameters`` string (valid for the schema) becomes the list of its characters, as the
+    API reads it (so ``"x"`` names the unknown type ``x``)."""
+    if isinstance(obj.get("parameters"), str):
+        obj["parameters"] = list(obj["parameters"])
+
+
 def check_body(body: Any) -> None:
-    """A request object, or a non-empty array of them (a batch)."""
+    """A request object, or an array of them (a batch; empty is allowed)."""
     if isinstance(body, list):
         for i, obj in enumerate(body):
             check_request(obj, f"/{i}")

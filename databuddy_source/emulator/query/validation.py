@@ -1,12 +1,12 @@
-"""Request-level checks of ``POST /v1/query`` that answer 400 ``VALIDATION_ERROR`` (SPEC 3.6)."""
+"""Request-level checks of ``POST /v1/query`` that answer 400 ``VALIDATION_ERROR``."""
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...contract import query_types_by_name
+from ...contract import CURRENT_API_VERSION, ApiVersion, query_types_by_name
 from .dates import InvalidDate, normalize_date
 
 MAX_LIMIT = 10_000
@@ -25,42 +25,61 @@ class Detail:
         return out
 
 
-def suggest_type(name: str) -> str | None:
-    """The closest registered name, comparing whole names and name prefixes (so ``summry``
-    suggests ``summary_metrics``)."""
+def closest_name(name: str, options: Iterable[str]) -> str | None:
+    """The option the API suggests for a misspelt name, or None.
 
-    def score(candidate: str) -> float:
-        whole = difflib.SequenceMatcher(None, name, candidate).ratio()
-        prefix = difflib.SequenceMatcher(None, name, candidate[: len(name) + 2]).ratio()
-        return max(whole, prefix)
+    A candidate scores by the shorter/longer length ratio when one name starts with the other
+    (case-insensitive), and by the share of equal characters at equal positions when that share
+    is above 0.6; the best score wins if it is above 0.5 (so ``top_pagez`` suggests
+    ``top_pages`` but ``summry_metrics`` suggests nothing)."""
+    lowered = name.lower()
+    best, best_score = None, 0.0
+    for option in options:
+        candidate = option.lower()
+        longest = max(len(name), len(option))
+        if candidate.startswith(lowered) or lowered.startswith(candidate):
+            score = min(len(name), len(option)) / longest
+            if score > best_score:
+                best, best_score = option, score
+        same = sum(a == b for a, b in zip(lowered, candidate, strict=False)) / longest
+        if same > 0.6 and same > best_score:
+            best, best_score = option, same
+    return best if best_score > 0.5 else None
 
-    best = max(query_types_by_name(), key=score)
-    return f"Did you mean '{best}'?" if score(best) >= 0.6 else None
+
+def suggest_type(name: str, api_version: ApiVersion = CURRENT_API_VERSION) -> str | None:
+    best = closest_name(name, query_types_by_name(api_version))
+    return f"Did you mean '{best}'?" if best else None
 
 
 def parameter_name(item: str | dict[str, Any]) -> str:
     return item if isinstance(item, str) else str(item["name"])
 
 
-def validate_request(obj: dict[str, Any], *, check_names: bool = True) -> list[Detail]:
-    """Every 400-level problem of one (schema-valid) request object, in order."""
+def validate_request(
+    obj: dict[str, Any], api_version: ApiVersion = CURRENT_API_VERSION
+) -> list[Detail]:
+    """Every 400-level problem of one (schema-valid) request object, in the API's order:
+    parameters, dates, paging."""
     details: list[Detail] = []
     params = obj["parameters"]
     if not params:
         details.append(Detail("parameters", "At least one parameter is required"))
-    if check_names:
-        known = query_types_by_name()
-        for i, item in enumerate(params):
-            name = parameter_name(item)
-            if name not in known:
-                details.append(
-                    Detail(f"parameters[{i}]", f"Unknown query type: {name}", suggest_type(name))
+    known = query_types_by_name(api_version)
+    for i, item in enumerate(params):
+        name = parameter_name(item)
+        if name and name not in known:
+            details.append(
+                Detail(
+                    f"parameters[{i}]",
+                    f"Unknown query type: {name}",
+                    suggest_type(name, api_version),
                 )
+            )
     if "preset" not in obj:
-        if not obj.get("startDate"):
-            details.append(Detail("startDate", "Either startDate or preset is required"))
-        elif not obj.get("endDate"):
-            details.append(Detail("endDate", "Either startDate or preset is required"))
+        for key in ("startDate", "endDate"):
+            if not obj.get(key):
+                details.append(Detail(key, f"Either {key} or preset is required"))
         for key in ("startDate", "endDate"):
             if obj.get(key):
                 try:
@@ -75,8 +94,3 @@ def validate_request(obj: dict[str, Any], *, check_names: bool = True) -> list[D
     if "page" in obj and obj["page"] < 1:
         details.append(Detail("page", "Page must be at least 1"))
     return details
-
-
-def error_message(details: list[Detail]) -> str:
-    first = details[0]
-    return first.message + (f". {first.suggestion}" if first.suggestion else "")

@@ -82,7 +82,7 @@ def _month_events(ctx: Ctx, org: str) -> int:
     )
 
 
-PLAN: dict[str, Any] = {"id": "free", "name": "Free", "eventLimit": 10_000_000}
+EVENT_LIMIT = 10_000_000
 
 
 @procedure("organizations.getUsage")
@@ -91,10 +91,10 @@ def get_usage(ctx: Ctx, data: Any) -> dict[str, Any]:
     used = _month_events(ctx, org)
     return {
         "organizationId": org,
-        "plan": PLAN["id"],
+        "plan": ctx.registry.plan_of(org),
         "eventsThisMonth": used,
-        "eventLimit": PLAN["eventLimit"],
-        "remaining": max(PLAN["eventLimit"] - used, 0),
+        "eventLimit": EVENT_LIMIT,
+        "remaining": max(EVENT_LIMIT - used, 0),
         "websites": len([w for w in ctx.registry.websites_of(org) if not w["deletedAt"]]),
         "periodStart": ctx.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
     }
@@ -108,11 +108,12 @@ def billing_context(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         org = site["organizationId"]
     elif ctx.principal is not None:
         org = ctx.principal.organization_id
+    plan = ctx.registry.plan_of(org) if org else "free"
     return {
         "organizationId": org,
-        "plan": PLAN["id"],
-        "planName": PLAN["name"],
-        "isFreePlan": True,
+        "plan": plan,
+        "planName": plan.capitalize(),
+        "isFreePlan": plan == "free",
         "canUserUpgrade": ctx.principal is not None,
         "features": {"funnels": True, "goals": True, "flags": True, "uptime": True},
     }
