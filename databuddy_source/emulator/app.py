@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import admin, rpc
 from .config import EmulatorConfig
 from .faults import FaultInjector, FaultMiddleware
-from .http import json_response, text_response
+from .http import internal_error, json_response, text_response
 from .query import compile as query_compile
 from .query import custom as query_custom
 from .query import routes as query_routes
@@ -91,5 +91,7 @@ class Emulator:
         app = Starlette(routes=routes)
         app.add_exception_handler(404, lambda request, exc: text_response("Not Found", 404))
         app.add_exception_handler(405, lambda request, exc: text_response("Not Found", 404))
+        # an exception escaping a handler answers like the API's global error handler
+        app.add_exception_handler(Exception, lambda request, exc: internal_error())
         with_faults = FaultMiddleware(app, self.faults, self.limiter)
         return StatsMiddleware(with_faults, self.stats, threading.Lock())

@@ -77,11 +77,15 @@ def compose_sql(ctx: QueryContext, built: Built) -> str:
     return sql
 
 
-def _to_float(value: Any) -> float | None:
+def _to_float(value: Any) -> float | int | None:
+    """A JSON number as the API writes it: a whole value without a fraction (JavaScript's
+    ``JSON.stringify(2.0)`` is ``2``), NaN and infinities as null."""
     if value is None:
         return None
     f = float(value)
-    return None if math.isnan(f) or math.isinf(f) else f
+    if math.isnan(f) or math.isinf(f):
+        return None
+    return int(f) if f.is_integer() else f
 
 
 def _to_int(value: Any) -> int | None:
