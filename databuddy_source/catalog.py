@@ -289,7 +289,7 @@ def zone_of(qtype: QueryType, slicing: Slicing, timezone: str) -> str:
 def table_spec(
     name: str, grain: Grain = "day", hourly: bool = False, timezone: str = "UTC"
 ) -> TableSpec:
-    qtype = query_types_by_name().get(name) or untyped_query_type(name)
+    qtype = contract_type(name) or untyped_query_type(name)
     slicing = slicing_of(qtype)
     return TableSpec(
         qtype,
@@ -298,6 +298,16 @@ def table_spec(
         hourly and qtype.hourly_supported and slicing == "series",
         zone=zone_of(qtype, slicing, timezone),
     )
+
+
+@cache
+def contract_type(name: str) -> QueryType | None:
+    """A type of the bundled contract: a current one, else one the API has since removed (its
+    table can still be named in a configuration, and is then skipped by the live catalogue)."""
+    current = query_types_by_name().get(name)
+    if current is not None:
+        return current
+    return next((t for t in query_types(include_removed=True) if t.name == name), None)
 
 
 @cache
@@ -344,7 +354,7 @@ def select_live(
 def is_typo(name: str) -> bool:
     """A name the contract does not know but that is one slip away from one it knows (so it
     is refused before the run, not taken for a type the API added)."""
-    known = all_query_type_names()
+    known = [t.name for t in query_types(include_removed=True)]
     return name not in known and bool(difflib.get_close_matches(name, known, n=1, cutoff=0.85))
 
 

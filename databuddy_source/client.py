@@ -304,11 +304,15 @@ class Databuddy:
         )
 
         def attempt() -> Any:
+            # Once failing has cost something, a failed attempt's own seconds count too (so a
+            # server that hangs is bounded); a first failure costs only the wait after it (so a
+            # slow answer to a big request does not spend the budget at once).
+            failing = budget is not None and budget.spent > 0
             started = time.monotonic()
             try:
                 return self._send_once(method, path, params, json, rate_limited, decode, budget)
-            except RetriableError:  # a failed attempt's seconds count against the budget
-                if budget is not None:
+            except RetriableError:
+                if budget is not None and failing:
                     budget.charge(time.monotonic() - started)
                 raise
 

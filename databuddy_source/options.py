@@ -117,7 +117,7 @@ def resolve_query_types(value: Any) -> tuple[str, ...]:
         if name == "default":
             out.extend(DEFAULT_QUERY_TYPES)
         elif name not in known and not is_typo(name):
-            out.append(name)  # maybe a type the API added: checked against its catalogue
+            out.append(name)  # removed, or added by the API since: the live catalogue decides
         elif name not in known:
             raise _bad(
                 "queries",

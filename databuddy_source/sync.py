@@ -338,8 +338,9 @@ class SliceFetcher:
                     result.error = error
                     continue
                 self._learn_columns(planned, outcome.rows)
-                result.rows, overlapped = _joined(result.rows, outcome.rows)
-                result.possibly_inexact = result.possibly_inexact or overlapped
+                rows, strays = _own_days(planned, outcome.rows)
+                result.rows, overlapped = _joined(result.rows, rows)
+                result.possibly_inexact = result.possibly_inexact or overlapped or strays
                 qtype = planned.spec.qtype
                 full = qtype.limit_applied and len(outcome.rows) >= (options.limit or self.limit)
                 if full and first:
@@ -389,6 +390,16 @@ def _given_up(parent: Parent, run: ParentRun, unit: Unit) -> APIError | None:
         status=errors[-1].status,
         path=errors[-1].path,
     )
+
+
+def _own_days(planned: PlannedSlice, rows: SliceRows) -> tuple[SliceRows, bool]:
+    """A series slice's rows of its own days, and whether the API sent rows of other days
+    (they would replace another slice's rows: dropped, and the slice flagged)."""
+    if planned.spec.slicing != "series" or isinstance(rows, pa.Table):
+        return rows, False
+    days = {d.isoformat() for d in planned.days}
+    own = [r for r in rows if str(r.get("date", ""))[:10] in days]
+    return own, len(own) < len(rows)
 
 
 def _joined(rows: SliceRows, page: SliceRows) -> tuple[SliceRows, bool]:
