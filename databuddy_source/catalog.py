@@ -58,6 +58,7 @@ DEFAULT_QUERY_TYPES: tuple[str, ...] = (
     "entry_pages",
     "exit_pages",
     "top_referrers",
+    "traffic_sources",
     "utm_sources",
     "utm_mediums",
     "utm_campaigns",
