@@ -4,14 +4,11 @@ per query type table, the sync log, and the RPC collections."""
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -21,23 +18,30 @@ from dlt.extract.resource import DltResource
 from .catalog import EMPTY_SLICE, TableSpec, select_live
 from .client import Databuddy
 from .discovery import Parents, read_catalogue
-from .errors import AccessDeniedError, APIError, AuthenticationError, ConfigurationError
+from .errors import AuthenticationError
 from .memory import release_freed_memory
 from .options import SourceOptions
-from .planning import Parent, PlannedSlice, Window, plan, settled_through
+from .planning import Parent, PlannedSlice, Window, plan
+from .run_report import SyncReport, account
+from .run_state import (
+    FAILED_KEY,
+    SETTLED_KEY,
+    SIZES_KEY,
+    STATE_KEY,
+    advance,
+    check_timezone,
+    remember_failed,
+    remembered_start,
+)
 from .shaping import slices_table
 from .sync import SliceFetcher, SliceResult, Unit
+
+__all__ = ["SyncReport", "slices_resource", "sync_log_transformer", "table_transformer"]
 
 log = logging.getLogger("databuddy_source")
 
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt (one parquet row group each)
 SLICES_RESOURCE = "query_slices"
-STATE_KEY = "loaded_through"
-SETTLED_KEY = "settled_through"  # table -> parent -> last day loaded when already final
-SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the next run's requests
-FAILED_KEY = "failed_days"  # table -> parent -> slice days that failed: read again next run
-TIMEZONE_KEY = "timezone"  # the zone the tables' days are in (a change is refused)
-FIRST_START_KEY = "first_start_date"  # the start date the pipeline first ran with
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,70 +51,6 @@ class EndOfRun:
     table flushes once it has seen every unit and this item, whichever comes last."""
 
     units: int
-
-
-@dataclass(slots=True, weakref_slot=True)
-class SyncReport:
-    """What a run did, for the caller (``daily_sync.py`` exits non-zero on failures)."""
-
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    slices: int = 0
-    rows: int = 0
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    possibly_truncated: int = 0
-    failures: list[str] = field(default_factory=list)
-    notes: dict[str, list[str]] = field(default_factory=dict)  # what was skipped, and why
-    skipped: int = 0
-    possibly_inexact: int = 0
-    reported: set[int] = field(default_factory=set, repr=False)  # errors already in failures
-    more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
-    request_span_s: float = 0.0  # from the first query request sent to the last
-    planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
-
-    def fail(self, what: str, where: str, error: APIError) -> None:
-        self.failures.append(f"{what} ({where}): {error}")
-
-    def refuse(self, what: str, where: str, error: APIError) -> None:
-        """A list the API refused: a scope the key lacks is noted with its fix (the user's
-        choice, not a failure); anything else fails."""
-        scope = missing_scope(error)
-        if scope is None:
-            self.fail(what, where, error)
-        else:
-            self.note(
-                f"the API key lacks the {scope} scope (add it to the key under Organization "
-                "settings > API keys in the Databuddy dashboard to sync these)",
-                what,
-            )
-
-    def note(self, why: str, what: str, outcome: str = "skipped") -> None:
-        """Something not read for a reason that is not a failure: ``why`` is reported once,
-        with every ``what`` it covers, then ``outcome``."""
-        items = self.notes.setdefault(f"{why}\0{outcome}", [])
-        if what not in items:
-            items.append(what)
-
-    def notices(self) -> list[str]:
-        """One line per reason: ``<why>: <what>, <what> <outcome>``."""
-        lines = []
-        for key, items in self.notes.items():
-            why, outcome = key.split("\0")
-            lines.append(f"{why}: {', '.join(items)} {outcome}".rstrip())
-        return lines
-
-
-_MISSING_SCOPE = re.compile(r"missing ([a-z]+:[a-z_]+) scope", re.IGNORECASE)
-
-
-def missing_scope(error: APIError) -> str | None:
-    """The scope a 403 says the key lacks (``read:links``), if that is what it says."""
-    if not isinstance(error, AccessDeniedError):
-        return None
-    match = _MISSING_SCOPE.search(error.message)
-    return match[1] if match else None
 
 
 def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
@@ -135,8 +75,8 @@ def slices_resource(
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
-        _check_timezone(resource_state, options.timezone)
-        run_window = _remembered_start(resource_state, window)
+        check_timezone(resource_state, options.timezone)
+        run_window = remembered_start(resource_state, window)
         state = resource_state.setdefault(STATE_KEY, {})
         settled = resource_state.setdefault(SETTLED_KEY, {})
         failed_days = resource_state.setdefault(FAILED_KEY, {})
@@ -177,11 +117,11 @@ def slices_resource(
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
-                    _advance(state, settled, slices, leftover, skipped, run_window)
-                    _remember_failed(failed_days, slices, failed_on, skipped)
+                    advance(state, settled, slices, leftover, skipped, run_window)
+                    remember_failed(failed_days, slices, failed_on, skipped)
                 report.more = report.more or bool(leftover)
                 continue
-            _account(report, unit, failed[parent])
+            account(report, unit, failed[parent])
             for r in unit.results:
                 key = (r.planned.spec.table_name, r.planned.parent.id)
                 if r.skipped is not None:
@@ -217,48 +157,6 @@ def slices_resource(
     return query_slices
 
 
-def _check_timezone(resource_state: dict[str, Any], timezone: str) -> None:
-    """Refuse to mix days of two zones in one set of tables: the first run's zone stays."""
-    before = resource_state.get(TIMEZONE_KEY)
-    if before is not None and before != timezone and resource_state.get(STATE_KEY):
-        raise ConfigurationError(
-            f"sources.databuddy.timezone: this pipeline's tables hold days of {before}, not "
-            f"{timezone}. Set timezone back to {before}, or reload every table in {timezone} "
-            "with --full-refresh (or another pipeline name and dataset)"
-        )
-    resource_state[TIMEZONE_KEY] = timezone
-
-
-def _remembered_start(resource_state: dict[str, Any], window: Window) -> Window:
-    """The window, starting at the start date the pipeline first ran with when none is given:
-    a table an earlier run could not read is then read from there, not from the website's
-    creation (which can be years of slices)."""
-    if window.end_date is not None:
-        return window
-    if window.start_date is not None:
-        resource_state.setdefault(FIRST_START_KEY, window.start_date.isoformat())
-        return window
-    first = resource_state.get(FIRST_START_KEY)
-    return replace(window, start_date=date.fromisoformat(first)) if first else window
-
-
-def _remember_failed(
-    failed_days: dict[str, dict[str, list[str]]],
-    slices: list[PlannedSlice],
-    failed_on: dict[tuple[str, str], set[str]],
-    skipped: set[tuple[str, str]],
-) -> None:
-    """Each read (table, parent): the days that failed now are read again next run (and the
-    days read now leave that list)."""
-    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - skipped:
-        days = sorted(failed_on.get((table, parent_id), ()))
-        by_parent = failed_days.setdefault(table, {})
-        if days:
-            by_parent[parent_id] = days
-        else:
-            by_parent.pop(parent_id, None)
-
-
 def _gone_units(
     gone: list[TableSpec], parents: Parents, window: Window, report: SyncReport
 ) -> list[Unit]:
@@ -282,34 +180,6 @@ def _gone_units(
             spec.name,
         )
     return units
-
-
-def _advance(
-    state: dict[str, dict[str, str]],
-    settled: dict[str, dict[str, str]],
-    slices: list[PlannedSlice],
-    leftover: list[PlannedSlice],
-    skipped: set[tuple[str, str]],
-    window: Window,
-) -> None:
-    """Move each read table's ``loaded_through`` for this parent: to the window's end, or to
-    the day before the first slice this run left for the next one; and its ``settled_through``
-    (the days of it too old for late data, which the lookback need not read again). Tables in
-    ``skipped`` (not read at all: plan, catalogue) keep theirs; failed days are read again by
-    the next run (``failed_days``), not the history before them."""
-    first_left: dict[tuple[str, str], date] = {}
-    for s in leftover:
-        key = (s.spec.table_name, s.parent.id)
-        first_left[key] = min(first_left.get(key, s.start), s.start)
-    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - skipped:
-        through = window.complete_through
-        if (table, parent_id) in first_left:
-            through = first_left[(table, parent_id)] - timedelta(days=1)
-            before = state.get(table, {}).get(parent_id)
-            if before is not None and date.fromisoformat(before) >= through:
-                continue  # only the re-read days were done: keep what was already complete
-        state.setdefault(table, {})[parent_id] = through.isoformat()
-        settled.setdefault(table, {})[parent_id] = settled_through(window, through).isoformat()
 
 
 class _Handoff:
@@ -405,35 +275,6 @@ def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, 
     for slices in out.values():
         slices.sort(key=lambda s: (s.start, s.spec.table_name))
     return out
-
-
-def _account(report: SyncReport, unit: Unit, failed: set[tuple[str, str]]) -> None:
-    report.requests += unit.requests
-    report.retries += unit.retries
-    report.rate_limited += unit.rate_limited
-    for r in unit.results:
-        report.slices += 1
-        report.rows += len(r.rows)
-        report.possibly_truncated += r.possibly_truncated
-        report.possibly_inexact += r.possibly_inexact
-        parent = r.planned.parent
-        if r.skipped is not None:
-            report.skipped += 1
-            report.note(
-                f"{parent.kind} {parent.name or parent.id} ({parent.id}): {r.skipped}",
-                r.planned.spec.name,
-            )
-        elif r.error is not None and id(r.error) in report.reported:
-            failed.add((r.planned.spec.table_name, parent.id))  # one line per error is enough
-        elif r.error is not None:
-            report.reported.add(id(r.error))
-            failed.add((r.planned.spec.table_name, r.planned.parent.id))
-            report.fail(
-                r.planned.spec.name,
-                f"{r.planned.parent.kind} {r.planned.parent.id}, "
-                f"{r.planned.start}..{r.planned.end}",
-                r.error,
-            )
 
 
 def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:

@@ -199,13 +199,22 @@ def requests_spent(log: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def fewest_requests(db: duckdb.DuckDBPyConnection, per_request: int = 100) -> int:
-    """The fewest first-page requests that could have read what was loaded: each website's
+def fewest_requests(db: duckdb.DuckDBPyConnection, per_request: int = 100) -> dict[str, int]:
+    """Each website's fewest first-page requests that could have read what was loaded: its
     loaded slices packed ``per_request`` to a request."""
     counts = db.execute(
         "SELECT parent_id, count(*) FROM databuddy.sync_log WHERE status = 'loaded' GROUP BY 1"
     ).fetchall()
-    return sum(-(-n // per_request) for _, n in counts)
+    return {parent: -(-n // per_request) for parent, n in counts}
+
+
+def spent_requests(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each website's query requests (its units' requests, retries included)."""
+    rows = db.execute(
+        "SELECT parent_id, sum(r) FROM (SELECT DISTINCT parent_id, unit, unit_requests AS r "
+        "FROM databuddy.sync_log) GROUP BY 1"
+    ).fetchall()
+    return {parent: int(n) for parent, n in rows}
 
 
 def record(line: str, ident: str) -> None:
@@ -244,20 +253,25 @@ def main() -> int:
         print(log[-3000:])
         db = duckdb.connect(str(workdir / "check.duckdb"), read_only=True)
         compared, equal, mismatches = compare(args, key, db)
-        fewest = fewest_requests(db)
+        fewest_by_site, spent_by_site = fewest_requests(db), spent_requests(db)
         db.close()
+    fewest = sum(fewest_by_site.values())
+    per_site = ", ".join(
+        f"{site} {spent_by_site.get(site, 0)}/{n}" for site, n in sorted(fewest_by_site.items())
+    )
     spent = requests_spent(log)
     notes = "; ".join(re.findall(r"^Note: (.*?)\.$", log, re.M)) or "-"
     notes = re.sub(r"website [^:]*\((site_\w+)\): ", r"\1: ", notes)
     print(f"exit {code}, {seconds:.0f} s, {spent} requests (fewest {fewest}), ", end="")
     print(f"{equal}/{compared} slices equal")
+    print(f"requests per website (spent/fewest): {per_site}")
     for line in mismatches:
         print("  " + line)
     ident = f"{args.key} | {args.timezone}"
     if not args.no_record:
         record(
             f"| {ident} | {args.start}..{date.fromisoformat(args.as_of) - timedelta(days=1)} | "
-            f"{code} | {spent} | {fewest} | {compared} | {equal} | {seconds:.0f} | "
+            f"{code} | {spent} | {fewest} | {per_site} | {compared} | {equal} | {seconds:.0f} | "
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} | {notes} |",
             ident,
         )
