@@ -118,7 +118,7 @@ def slices_resource(
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
                     advance(state, settled, slices, leftover, skipped, run_window)
-                    remember_failed(failed_days, slices, failed_on, skipped)
+                    remember_failed(failed_days, slices, failed_on, skipped, leftover)
                 report.more = report.more or bool(leftover)
                 continue
             account(report, unit, failed[parent])

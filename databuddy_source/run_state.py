@@ -17,6 +17,7 @@ SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the nex
 FAILED_KEY = "failed_days"  # table -> parent -> slice days that failed: read again next run
 TIMEZONE_KEY = "timezone"  # the zone the tables' days are in (a change is refused)
 FIRST_START_KEY = "first_start_date"  # the start date the pipeline first ran with
+MAX_FAILED_DAYS = 400  # failed days kept per table and parent (a parent dead for a year)
 
 
 def check_timezone(resource_state: dict[str, Any], timezone: str) -> None:
@@ -49,11 +50,17 @@ def remember_failed(
     slices: list[PlannedSlice],
     failed_on: dict[tuple[str, str], set[str]],
     skipped: set[tuple[str, str]],
+    leftover: list[PlannedSlice],
 ) -> None:
-    """Each read (table, parent): the days that failed now are read again next run (and the
-    days read now leave that list)."""
+    """Each read (table, parent): the days that failed now, and those a stopped run left
+    unread, are read again next run (the days read now leave that list; the newest
+    ``MAX_FAILED_DAYS`` are kept)."""
+    unread: dict[tuple[str, str], set[str]] = {}
+    for s in leftover:
+        unread.setdefault((s.spec.table_name, s.parent.id), set()).add(s.start.isoformat())
     for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - skipped:
-        days = sorted(failed_on.get((table, parent_id), ()))
+        key = (table, parent_id)
+        days = sorted(failed_on.get(key, set()) | unread.get(key, set()))[-MAX_FAILED_DAYS:]
         by_parent = failed_days.setdefault(table, {})
         if days:
             by_parent[parent_id] = days
