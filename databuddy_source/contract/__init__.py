@@ -132,6 +132,7 @@ def query_types_by_name(api_version: ApiVersion = CURRENT_API_VERSION) -> dict[s
 
 
 @cache
-def rpc_procedures() -> tuple[dict[str, Any], ...]:
-    """Every RPC procedure of `rpc.json` (132), as the raw contract dictionaries."""
-    return tuple(_read_json("rpc.json"))
+def rpc_procedures(api_version: ApiVersion = CURRENT_API_VERSION) -> tuple[dict[str, Any], ...]:
+    """The RPC procedures of one API version (132 in 2026-05 and in 2026-04), as the raw
+    contract dictionaries of `rpc.json`."""
+    return tuple(p for p in _read_json("rpc.json") if api_version in p.get("versions", ()))

@@ -103,7 +103,7 @@ def test_spec_covers_documented_procedures_only(spec: dict[str, Any]) -> None:
             assert "x-required-scopes" not in op
     assert [t["name"] for t in spec["tags"]] == DESCRIBED_TAGS
     used = {op["post"]["tags"][0] for op in spec["paths"].values()}
-    assert {"AgentChats", "Anomalies", "Insights", "StatusPage", "Feature Invite"} <= used
+    assert {"AgentChats", "Anomalies", "Insights", "StatusPage", "Integrations", "Tracker"} <= used
 
 
 def test_spec_schemas_follow_rpc_json(spec: dict[str, Any]) -> None:

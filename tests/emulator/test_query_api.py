@@ -82,12 +82,23 @@ def test_types_include_meta_only_for_types_that_define_it(anon: httpx.Client) ->
 def test_websites_of_a_global_key(api: httpx.Client, server: Any) -> None:
     body = api.get("/v1/query/websites").json()
     reg = server.emulator.store.registry
-    expected = [w["id"] for w in reg.websites_of(reg.demo_org_id)]
-    assert [w["id"] for w in body["websites"]] == expected  # createdAt ascending, deleted kept
-    assert body["total"] == len(expected)
+    expected = [w["id"] for w in reg.websites_of(reg.demo_org_id) if not w["deletedAt"]]
+    assert [w["id"] for w in body["websites"]] == expected  # createdAt ascending, none deleted
+    assert body["total"] == len(expected) == 3
     assert set(body["websites"][0]) == {"id", "name", "domain", "isPublic", "createdAt"}
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", body["websites"][0]["createdAt"])
-    assert any(w["name"] is None for w in body["websites"])
+
+
+def test_websites_of_a_session_are_those_of_its_active_organization(
+    anon: httpx.Client, server: Any
+) -> None:
+    from databuddy_source.emulator import fixtures
+
+    reg = server.emulator.store.registry
+    cookie = f"{fixtures.SESSION_COOKIE_NAMES[0]}={fixtures.OWNER_SESSION_TOKEN}"
+    body = anon.get("/v1/query/websites", headers={"cookie": cookie}).json()
+    live = [w["id"] for w in reg.websites_of(reg.demo_org_id) if not w["deletedAt"]]
+    assert [w["id"] for w in body["websites"]] == live
 
 
 def test_websites_of_a_website_scoped_key(anon: httpx.Client, demo_ids: dict[str, str]) -> None:

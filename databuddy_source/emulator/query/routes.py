@@ -121,9 +121,10 @@ def routes(store: Store, limiter: RateLimiter) -> list[BaseRoute]:
             return _error(401, "Authentication required", "AUTH_REQUIRED", rid)
         rows = [
             w
-            for w in store.registry.collection("websites").values()
+            for w in store.registry.live("websites")
             if principal.can_access_website(w)
-        ]
+            and (principal.kind == "key" or w["organizationId"] == principal.organization_id)
+        ]  # sessions see their active organization only; soft-deleted websites nobody
         rows.sort(key=lambda w: (w["createdAt"], w["id"]))
         body = [
             {

@@ -21,7 +21,7 @@ Area = Literal["data", "websites", "links", "flags", "config"]
 AREA_SCOPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "data": (("read:data",), ("manage:config",)),
     "websites": (("read:data",), ("manage:websites",)),
-    "links": (("read:links",), ("write:links",)),
+    "links": (("read:data",), ("manage:config",)),  # after the links scope of the procedure
     "flags": (("read:data",), ("manage:flags", "manage:config")),
     "config": (("read:data",), ("manage:config",)),
 }
@@ -94,11 +94,16 @@ class Ctx:
         """Raise 401/403 unless the caller may ``permission`` in ``org_id``."""
         p = self.require_principal()
         if p.kind == "key":
+            # a procedure's own scope (the links family) is checked first, then the workspace:
+            # its organization, and the scope its resource and permission need
+            for scope in self.procedure.get("required_api_key_scopes") or ():
+                if not p.has_scope(scope, website_id):
+                    raise forbidden(f"API key missing {scope} scope")
             if org_id != p.organization_id:
                 raise forbidden("API key does not have access to this workspace")
             scopes = self._scopes(permission, area)
             if not any(p.has_scope(s, website_id) for s in scopes):
-                raise forbidden(f"API key missing {scopes[0]} scope")
+                raise forbidden(f"API key missing required scope: {scopes[0]}")
             if (
                 website_id
                 and area != "links"
@@ -114,9 +119,6 @@ class Ctx:
             raise forbidden()
 
     def _scopes(self, permission: Permission, area: Area) -> tuple[str, ...]:
-        declared = self.procedure.get("required_api_key_scopes")
-        if declared:
-            return tuple(declared)
         read, write = AREA_SCOPES[area]
         return read if permission == "read" else write
 

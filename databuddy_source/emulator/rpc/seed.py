@@ -4,6 +4,7 @@ start. ``seed_collections`` is idempotent per Store."""
 
 from __future__ import annotations
 
+import base64
 import random
 import weakref
 from datetime import datetime, timedelta
@@ -570,6 +571,27 @@ class _Seeder:
             },
         )
 
+    def tracker_versions(self) -> None:
+        """Deployed tracker scripts: three versions of databuddy.js (the last one current) and
+        one of vitals.js."""
+        for filename, count in (("databuddy.js", 3), ("vitals.js", 1)):
+            for version in range(1, count + 1):
+                deployed = self.ago(30 * (count - version) + 5)
+                digest = base64.b64encode(self.rng.randbytes(48)).decode()
+                self.add(
+                    "trackerVersions",
+                    {
+                        "id": f"{filename}@{version}",
+                        "version": version,
+                        "filename": filename,
+                        "sriHash": f"sha384-{digest}",
+                        "sizeBytes": self.rng.randint(9_000, 30_000),
+                        "isCurrent": version == count,
+                        "deployedAt": deployed,
+                        "createdAt": deployed,
+                    },
+                )
+
 
 def seed_collections(store: Store) -> None:
     """Add the RPC collections to ``store.registry`` once."""
@@ -585,4 +607,5 @@ def seed_collections(store: Store) -> None:
         seeder.status_pages()
         seeder.invitations()
         seeder.account()
+        seeder.tracker_versions()
         _seeded.add(store)

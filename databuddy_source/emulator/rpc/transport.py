@@ -135,7 +135,7 @@ def transport_routes(store: Store) -> list[BaseRoute]:
         Route("/spec.json", _spec, methods=["GET"]),
         Route("/", _reference, methods=["GET"]),
     ]
-    for proc in rpc_procedures():
+    for proc in rpc_procedures(store.config.api_version):
         routes.append(
             Route(
                 proc["rpc_path"],

@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     flags,
     funnels,
     insights,
+    integrations,
     keys,
     links,
     statuspage,

@@ -97,7 +97,16 @@ def list_flags(ctx: Ctx, data: dict[str, Any]) -> list[dict[str, Any]]:
             _in_scope(f, kind, scope_id) and (status is None or f.get("status") == status)
         ),
     )
-    return [_present(ctx, f, full) for f in rows]
+    return [_listed(_present(ctx, f, full), full) for f in rows]
+
+
+def _listed(row: dict[str, Any], full: bool) -> dict[str, Any]:
+    """A row of flags.list: no ``flagsToTargetGroups`` (since 2026-05), and no rules for
+    readers of a public website's flags."""
+    row = {k: v for k, v in row.items() if k != "flagsToTargetGroups"}
+    if not full and "rules" in row:
+        row["rules"] = []
+    return row
 
 
 def _find(ctx: Ctx, data: dict[str, Any], match: dict[str, Any]) -> tuple[dict[str, Any], bool]:

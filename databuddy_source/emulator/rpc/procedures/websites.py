@@ -102,6 +102,16 @@ def get_by_id(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     return site
 
 
+@procedure("websites.getPublicSummary")
+def public_summary(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    """A public website for anyone; a private one for those who may read it."""
+    site, _ = ctx.website_for_read(data["id"], "websites")
+    return {k: site[k] for k in PUBLIC_SUMMARY_FIELDS}
+
+
+PUBLIC_SUMMARY_FIELDS = ("id", "domain", "name", "status", "isPublic", "createdAt", "updatedAt")
+
+
 def _domain_taken(ctx: Ctx, org: str, domain: str, exclude: str | None = None) -> bool:
     return any(
         w["domain"] == domain

@@ -119,6 +119,56 @@ def billing_context(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------ email notifications
+EMAIL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "anomalies": {"customEventEmails": False, "errorEmails": True, "trafficEmails": False},
+    "billing": {"usageWarnings": True},
+    "trackingHealth": {
+        "cooldownMinutes": 360,
+        "ignoredOrigins": [],
+        "ignoredReasons": [],
+        "mode": "critical_only",
+    },
+    "uptime": {"downEmails": True, "recoveryEmails": True},
+}
+
+
+def _email_settings(ctx: Ctx, org: str) -> dict[str, Any]:
+    """An organization's settings: the defaults under what it saved."""
+    saved = ctx.registry.collection("emailNotificationSettings").get(org, {})
+    return {group: {**values, **saved.get(group, {})} for group, values in EMAIL_DEFAULTS.items()}
+
+
+@procedure("organizations.getEmailNotificationSettings")
+def get_email_settings(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    org = ctx.workspace(data.get("organizationId"))
+    ctx.check(org, "read", "config")
+    return _email_settings(ctx, org)
+
+
+@procedure("organizations.updateEmailNotificationSettings")
+def update_email_settings(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    org = ctx.workspace(data.get("organizationId"))
+    ctx.check(org, "update", "config")
+    settings = data.get("settings")
+    if not isinstance(settings, dict):
+        raise bad_request("settings: expected an object")
+    merged = _email_settings(ctx, org)
+    for group, values in settings.items():
+        if group not in EMAIL_DEFAULTS or not isinstance(values, dict):
+            raise bad_request(f"settings.{group}: unknown setting group")
+        for key, value in values.items():
+            default = EMAIL_DEFAULTS[group].get(key)
+            if default is None or type(value) is not type(default):
+                raise bad_request(f"settings.{group}.{key}: invalid value")
+            merged[group][key] = value
+    cooldown = merged["trackingHealth"]["cooldownMinutes"]
+    merged["trackingHealth"]["cooldownMinutes"] = min(max(cooldown, 15), 7 * 24 * 60)
+    with ctx.store.lock:
+        ctx.registry.collection("emailNotificationSettings")[org] = merged
+    return merged
+
+
 # ------------------------------------------------------------------------ preferences
 def _preferences(ctx: Ctx) -> dict[str, Any]:
     user = ctx.user_id
