@@ -36,8 +36,13 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 
 
 def sites(server: EmulatorServer) -> dict[str, dict[str, str]]:
+    """The demo organization's websites the API lists (soft-deleted ones are not)."""
     reg = server.emulator.store.registry
-    return {w["id"]: {"website_id": w["id"]} for w in reg.websites_of(reg.demo_org_id)}
+    return {
+        w["id"]: {"website_id": w["id"]}
+        for w in reg.websites_of(reg.demo_org_id)
+        if not w.get("deletedAt")
+    }
 
 
 def put_on_plan(server: EmulatorServer, plan: str) -> None:
