@@ -159,13 +159,14 @@ def slice_difference(
 
 def compare(
     args: argparse.Namespace, key: str, db: duckdb.DuckDBPyConnection
-) -> tuple[int, int, list[str]]:
+) -> tuple[int, int, list[str], dict[str, tuple[int, int]]]:
     client = Databuddy(key, base_url=args.base_url)
     by_parent: dict[str, list[tuple[str, str, date, str]]] = defaultdict(list)
     for table, name, parent, day, zone in loaded_slices(db):
         by_parent[parent].append((table, name, day, zone))
     compared = equal = 0
     mismatches: list[str] = []
+    per_site: dict[str, tuple[int, int]] = {}  # website -> (compared, equal)
     for parent, slices in by_parent.items():
         for start in range(0, len(slices), PER_REQUEST):
             chunk = slices[start : start + PER_REQUEST]
@@ -186,12 +187,14 @@ def compare(
             for i, (table, _, day, _) in enumerate(chunk):
                 difference = slice_difference(db, table, parent, day, answer[f"p{i}"])
                 compared += 1
+                seen, same = per_site.get(parent, (0, 0))
+                per_site[parent] = (seen + 1, same + (difference is None))
                 if difference is None:
                     equal += 1
                 elif len(mismatches) < 20:
                     mismatches.append(difference)
     client.close()
-    return compared, equal, mismatches
+    return compared, equal, mismatches, per_site
 
 
 def requests_spent(log: str) -> int | None:
@@ -252,12 +255,14 @@ def main() -> int:
         code, seconds, log = run_sync(args, key, workdir)
         print(log[-3000:])
         db = duckdb.connect(str(workdir / "check.duckdb"), read_only=True)
-        compared, equal, mismatches = compare(args, key, db)
+        compared, equal, mismatches, equal_by_site = compare(args, key, db)
         fewest_by_site, spent_by_site = fewest_requests(db), spent_requests(db)
         db.close()
     fewest = sum(fewest_by_site.values())
     per_site = ", ".join(
-        f"{site} {spent_by_site.get(site, 0)}/{n}" for site, n in sorted(fewest_by_site.items())
+        f"{site} {spent_by_site.get(site, 0)}/{n} ({same}/{seen} equal)"
+        for site, n in sorted(fewest_by_site.items())
+        for seen, same in [equal_by_site.get(site, (0, 0))]
     )
     spent = requests_spent(log)
     notes = "; ".join(re.findall(r"^Note: (.*?)\.$", log, re.M)) or "-"
