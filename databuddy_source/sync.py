@@ -29,6 +29,7 @@ from .shaping import column_wise, fractional_integer, read_schema
 from .triage import Verdict, bisectable, culprits, gone_reason, plan_reason_of
 
 MAX_PAGES = 1_000
+Refusal = APIError | str | None  # failed; skipped (why); put back for a later request
 
 
 @dataclass(slots=True)
@@ -250,11 +251,12 @@ class SliceFetcher:
         pending: list[PlannedSlice],
         options: SliceOptions,
         run: ParentRun,
-    ) -> tuple[list[SliceOutcome], dict[str, APIError | str]]:
+    ) -> tuple[list[SliceOutcome], dict[str, Refusal]]:
         """Outcomes of the slices the API answered, and the refused ones (slice id -> the
-        error, or why it was skipped). A refusal of the whole request is triaged: culprits
-        skipped and the rest sent again, or the pack bisected, within the parent's spare
-        requests."""
+        error, why it was skipped, or None: put back, to be packed into a later request). A
+        refusal of the whole request is triaged: culprits skipped and the rest put back (a
+        first page) or sent again (a later page), or the pack bisected, within the parent's
+        spare requests."""
         schemas = {p.id: s for p in pending if (s := self._read_schema(p)) is not None}
         try:
             outcomes = self.client.query.fetch_slices(
@@ -266,8 +268,10 @@ class SliceFetcher:
             if verdict is not None:
                 self._remember(run, verdict)
                 rest = [p for p in pending if p.id not in verdict.skip]
-                answered: tuple[list[SliceOutcome], dict[str, APIError | str]] = ([], {})
-                if rest and run.spare_requests > 0:
+                answered: tuple[list[SliceOutcome], dict[str, Refusal]] = ([], {})
+                if rest and options.page is None:  # a full pack of others goes next instead
+                    answered = ([], dict.fromkeys((p.id for p in rest), None))
+                elif rest and run.spare_requests > 0:
                     run.spare_requests -= 1
                     answered = self._send(parent, rest, options, run)
                 elif rest:
@@ -319,12 +323,15 @@ class SliceFetcher:
         while pending and page <= MAX_PAGES:
             paged = replace(options, page=page) if page > 1 else options
             outcomes, refused = self._send(parent, pending, paged, run)
+            by_id = {p.id: p for p in pending}
             for slice_id, refusal in refused.items():
-                if isinstance(refusal, str):
+                if refusal is None:
+                    del results[slice_id]
+                    again.append(by_id[slice_id])
+                elif isinstance(refusal, str):
                     results[slice_id].skipped = refusal
                 else:
                     results[slice_id].error = refusal
-            by_id = {p.id: p for p in pending}
             pending = []
             for outcome in outcomes:
                 result = results[outcome.slice.id]
