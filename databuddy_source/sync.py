@@ -178,7 +178,9 @@ class SliceFetcher:
             unit, again = self._fetch_unit(
                 parent, number, chunk, options, first=limit < self.limit, run=run
             )
-            queue = again + queue  # filled their first page: read again at the full limit
+            # put back: first reads that filled their page (read again at the full limit), and
+            # the rest of a pack refused for some of its types (packed with the next slices)
+            queue = again + queue
             for r in unit.results:
                 table = r.planned.spec.table_name
                 newest[table] = max(newest.get(table, r.planned.start), r.planned.start)
