@@ -152,8 +152,8 @@ def slice_difference(
     got = sorted((as_server(r, columns, day) for r in rows), key=repr)
     if want == got:
         return None
-    pairs = zip([*want, ()], [*got, ()], strict=False)
-    first = next((w, g) for w, g in pairs if w != g)
+    pairs = zip([*want, None], [*got, None], strict=False)
+    first = next(((w, g) for w, g in pairs if w != g), None)
     return f"{table} {parent} {day}: server {len(want)} rows, loaded {len(got)}; first {first}"
 
 
