@@ -221,14 +221,18 @@ def spent_requests(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def record(line: str, ident: str) -> None:
-    """Replace the row of ``ident`` (key and zone) in the results table, or add it."""
+    """Replace the row of ``ident`` (key and zone) in the results table (the table lines right
+    after the marker), or add it there."""
     text = RECORD.read_text() if RECORD.exists() else ""
     marker = "<!-- results -->"
     if marker not in text:
         sys.exit(f"{RECORD} has no '{marker}' line to put results under")
-    head, rows = text.split(marker, 1)
-    kept = [r for r in rows.strip("\n").splitlines() if r and f"| {ident} |" not in r]
-    RECORD.write_text(head + marker + "\n" + "\n".join([*kept, line]) + "\n")
+    head, after = text.split(marker, 1)
+    lines = after.lstrip("\n").splitlines()
+    count = next((i for i, r in enumerate(lines) if not r.startswith("|")), len(lines))
+    rows = [r for r in lines[:count] if f"| {ident} |" not in r]
+    rest = "\n".join(lines[count:])
+    RECORD.write_text(head + marker + "\n" + "\n".join([*rows, line]) + "\n" + rest + "\n")
 
 
 def main() -> int:
