@@ -39,10 +39,12 @@ class SyncReport:
         self.failures.append(f"{what} ({where}): {error}")
 
     def refuse(self, what: str, where: str, error: APIError) -> None:
-        """A list the API refused: a scope the key lacks is noted with its fix (the user's
-        choice, not a failure); anything else fails."""
+        """A list the API refused: a scope the key lacks, or a feature the plan lacks, is noted
+        (with the fix; the user's choice, not a failure); anything else fails."""
         scope = missing_scope(error)
-        if scope is None:
+        if error.code == "FEATURE_UNAVAILABLE":  # the organization's plan lacks it
+            self.note("not available on this organization's plan", what)
+        elif scope is None:
             self.fail(what, where, error)
         else:
             self.note(
