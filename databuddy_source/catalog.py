@@ -50,6 +50,13 @@ SLICE_ROW = "_slice_row"  # the row's position in its slice's answer: with the m
 RANGE_IN_ZONE = frozenset({"uptime_time_series"})
 HOURLY_IN_ZONE = frozenset({"events_by_date"})
 
+# Types whose rows the API merges after LIMIT/OFFSET (by referrer name, by country code): a page
+# can hold fewer rows than its limit while more exist, and two pages can hold the same merged
+# row; they are read in one page, flagged possibly truncated when that page may be cut.
+MERGED_AFTER_LIMIT = frozenset(
+    {"top_referrers", "traffic_sources", "country", "link_top_referrers", "realtime_referrers"}
+)
+
 # The ELT-relevant default set: stable, date-bounded, computed from events (SPEC 4).
 DEFAULT_QUERY_TYPES: tuple[str, ...] = (
     "summary_metrics",

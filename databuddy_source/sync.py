@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 
 from . import settings
-from .catalog import learn_columns
+from .catalog import MERGED_AFTER_LIMIT, learn_columns
 from .client import Databuddy
 from .errors import (
     AccessDeniedError,
@@ -351,16 +351,19 @@ class SliceFetcher:
                 result.rows, overlapped = _joined(result.rows, rows)
                 result.possibly_inexact = result.possibly_inexact or overlapped or strays
                 qtype = planned.spec.qtype
-                full = qtype.limit_applied and len(outcome.rows) >= (options.limit or self.limit)
+                merged = planned.spec.name in MERGED_AFTER_LIMIT
+                cap = options.limit or self.limit
+                # a merged page shrinks below its limit: half full may already be cut
+                full = qtype.limit_applied and len(outcome.rows) >= (cap // 2 if merged else cap)
                 if full and first:
                     del results[planned.id]
                     again.append(planned)
                     with self._learning:
                         self._provisional.add(planned.spec.table_name)
-                elif full and qtype.offset_applied:
+                elif full and qtype.offset_applied and not merged:
                     pending.append(planned)  # ask for the next page
-                elif full:
-                    result.possibly_truncated = True  # the type repeats its first page
+                elif full:  # the type repeats its first page, or merges each page on its own
+                    result.possibly_truncated = True
             page += 1
         for p in pending:  # more than MAX_PAGES pages
             results[p.id].possibly_truncated = True

@@ -227,8 +227,8 @@ def test_paging_follows_offsets_and_flags_truncation(
         start_date="2026-03-14",
         limit=7,
         rpc_collections=["none"],
-        queries=["top_pages", "vitals_by_page"],
-    )  # offset type / limit-only type
+        queries=["top_pages", "vitals_by_page", "country"],
+    )  # offset type / limit-only type / merged after the limit
     assert_table_equals_truth(
         pipeline, server, "top_pages", parents_of(server)["website"], YESTERDAY, YESTERDAY
     )  # every page, not only the first 7 rows
@@ -237,6 +237,11 @@ def test_paging_follows_offsets_and_flags_truncation(
     assert log[(site, "top_pages")]["pages"] > 1
     assert not log[(site, "top_pages")]["possibly_truncated"]
     assert log[(site, "vitals_by_page")]["possibly_truncated"] is True
+    # merged by country code after LIMIT/OFFSET: pages would repeat merged rows, so one page,
+    # flagged when it may be cut (half its limit or more)
+    country = log[(site, "country")]
+    assert country["pages"] == 1
+    assert country["possibly_truncated"] is (country["rows"] >= 7 // 2)
     assert report.possibly_truncated >= 1
 
 
