@@ -33,7 +33,8 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 
 def parents_of(server: EmulatorServer) -> dict[str, dict[str, dict[str, str]]]:
     reg = server.emulator.store.registry
-    sites = reg.websites_of(reg.demo_org_id)
+    # the websites the API lists: soft-deleted ones are not
+    sites = [w for w in reg.websites_of(reg.demo_org_id) if not w.get("deletedAt")]
     return {
         "website": {w["id"]: {"website_id": w["id"]} for w in sites},
         "link": {x["id"]: {"link_id": x["id"]} for x in reg.collection("links").values()},
