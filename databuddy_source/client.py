@@ -25,7 +25,7 @@ from .errors import (
     UnreachableError,
     classify,
 )
-from .retry import Clock, RateLimiter, RetryPolicy, Sleep, build_retrying
+from .retry import Clock, RateLimiter, RetryBudget, RetryPolicy, Sleep, build_retrying
 
 AuthMethod = Literal["x-api-key", "bearer", "session"]
 
@@ -271,8 +271,13 @@ class Databuddy:
         body: Any,
         limiter: RateLimiter | None,
         decode: Callable[[bytes], Any] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Any:
         content = orjson.dumps(body) if body is not None else None
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if budget is not None and budget.spent > 0:  # failing already: wait no longer than left
+            read = min(self._http.timeout.read or settings.READ_TIMEOUT, budget.remaining())
+            timeout = httpx.Timeout(**(self._http.timeout.as_dict() | {"read": max(read, 1.0)}))
         headers = {"content-type": "application/json"} if content is not None else None
         if limiter is not None:
             limiter.acquire()
@@ -280,7 +285,7 @@ class Databuddy:
         try:
             self.stats.add(requests=1)
             request = self._http.build_request(
-                method, path, params=params, content=content, headers=headers
+                method, path, params=params, content=content, headers=headers, timeout=timeout
             )
             # Streamed and joined here, not response.read(): httpx's Response is in a reference
             # cycle, so a body it keeps lives until a full garbage collection (hundreds of MB
@@ -339,13 +344,15 @@ class Databuddy:
         limiter: RateLimiter | None = None,
         failure_budget: int | None = None,
         decode: Callable[[bytes], Any] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Any:
         """Send one request under the retry policy; the decoded body, or an :class:`APIError`.
 
         ``rate_limited`` requests (``POST /v1/query``) spend the key's shared budget first;
         ``limiter`` names another budget (``custom_rate_limiter`` for ``/v1/query/custom``).
         ``decode`` may read a successful body its own way; when it returns ``None`` the body is
-        decoded as JSON.
+        decoded as JSON. ``budget`` bounds the seconds its failures may cost (see
+        :class:`RetryBudget`).
         """
 
         def count_retry(_: APIError) -> None:
@@ -357,6 +364,21 @@ class Databuddy:
             rng=self._rng,
             failure_budget=failure_budget,
             on_retry=count_retry,
+            budget=budget,
         )
-        budget = limiter or (self.rate_limiter if rate_limited else None)
-        return retrying(self._send_once, method, path, params, json, budget, decode)
+        pace = limiter or (self.rate_limiter if rate_limited else None)
+
+        def attempt() -> Any:
+            # Once failing has cost something, a failed attempt's own seconds count too (so a
+            # server that hangs is bounded); a first failure costs only the wait after it (so a
+            # slow answer to a big request does not spend the budget at once).
+            failing = budget is not None and budget.spent > 0
+            started = time.monotonic()
+            try:
+                return self._send_once(method, path, params, json, pace, decode, budget)
+            except RetriableError:
+                if budget is not None and failing:
+                    budget.charge(time.monotonic() - started)
+                raise
+
+        return retrying(attempt)

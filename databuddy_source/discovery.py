@@ -83,6 +83,21 @@ def _select_websites(
     return out
 
 
+def read_catalogue(client: Databuddy) -> frozenset[str] | None:
+    """The query types the API lists now (``GET /v1/query/types``), or None when it cannot say
+    (the bundled contract then stands in, with a warning)."""
+    try:
+        answer = client.query.types()
+    except APIError as exc:
+        log.warning("the query type catalogue could not be read (%s): using the bundled one", exc)
+        return None
+    names = answer.get("types")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        log.warning("the query type catalogue answered no list of types: using the bundled one")
+        return None
+    return frozenset(names)
+
+
 def discover(
     client: Databuddy,
     *,

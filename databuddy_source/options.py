@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
-from .catalog import DEFAULT_QUERY_TYPES, Grain, all_query_type_names, suggest
+from .catalog import DEFAULT_QUERY_TYPES, Grain, all_query_type_names, is_typo, suggest
 from .contract import query_types, query_types_by_name
 from .errors import ConfigurationError
 from .rpc_resources import COLLECTIONS, DEFAULT_COLLECTIONS
@@ -98,6 +98,7 @@ class SourceOptions:
     max_attempts: int
     as_of: date | None
     shard: tuple[int, int] | None = None  # (index, count), index from 1
+    queries_named: tuple[str, ...] = ()  # the types named one by one (not 'default'/'all')
 
 
 def resolve_query_types(value: Any) -> tuple[str, ...]:
@@ -115,6 +116,8 @@ def resolve_query_types(value: Any) -> tuple[str, ...]:
     for name in names:
         if name == "default":
             out.extend(DEFAULT_QUERY_TYPES)
+        elif name not in known and not is_typo(name):
+            out.append(name)  # removed, or added by the API since: the live catalogue decides
         elif name not in known:
             raise _bad(
                 "queries",
@@ -303,4 +306,12 @@ def resolve_options(
         max_attempts=max_attempts,
         as_of=_day(as_of, "as_of"),
         shard=resolve_shard(shard),
+        queries_named=named_query_types(queries),
     )
+
+
+def named_query_types(value: Any) -> tuple[str, ...]:
+    """The query types a user named one by one: a type of them the API no longer lists is
+    worth a warning; a default one is simply left out."""
+    names = _names(value, "queries") or []
+    return tuple(n for n in names if n not in ("default", "all"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from .catalog import TableSpec
 from .query_api import Slice
@@ -67,14 +68,24 @@ class PlannedSlice:
     def id(self) -> str:
         return f"{self.spec.table_name}:{self.slice_date.isoformat()}"
 
+    def bounds(self) -> tuple[str, str]:
+        """The range to send: dates in UTC (and for types whose range the API reads in the
+        zone); else the UTC instants of the local days' first and last second."""
+        zone = self.spec.zone
+        if zone == "UTC" or self.spec.range_in_zone:
+            return self.start.isoformat(), self.end.isoformat()
+        return utc_instant(self.start, zone), utc_instant(self.end + timedelta(days=1), zone, -1)
+
     def to_slice(self) -> Slice:
-        return Slice(
-            self.spec.name,
-            self.start.isoformat(),
-            self.end.isoformat(),
-            self.id,
-            "hourly" if self.spec.hourly else None,
-        )
+        start, end = self.bounds()
+        return Slice(self.spec.name, start, end, self.id, "hourly" if self.spec.hourly else None)
+
+
+def utc_instant(day: date, zone: str, seconds: int = 0) -> str:
+    """``day``'s local midnight in ``zone`` (plus ``seconds``) as a UTC instant
+    (``YYYY-MM-DDTHH:MM:SSZ``)."""
+    local = datetime.combine(day, time(), ZoneInfo(zone))
+    return (local.astimezone(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def first_day(
@@ -158,18 +169,41 @@ def plan_table(
     return out
 
 
+def retry_slices(
+    spec: TableSpec, parent: Parent, days: Sequence[str], planned: Sequence[PlannedSlice]
+) -> list[PlannedSlice]:
+    """The slices of the days an earlier run failed to read, except those ``planned`` already
+    covers (a snapshot is re-read as a whole anyway)."""
+    if spec.slicing == "snapshot":
+        return []
+    covered = {s.slice_date for s in planned}
+    out: dict[date, PlannedSlice] = {}
+    for text in days:
+        day = date.fromisoformat(text)
+        start = period_start(day, spec.grain) if spec.slicing == "period" else day
+        if start in covered or start in out:
+            continue
+        end = period_end(start, spec.grain) if spec.slicing == "period" else day
+        days_read = (start,) if spec.slicing == "series" else ()
+        out[start] = PlannedSlice(spec, parent, start, start, end, days_read)
+    return list(out.values())
+
+
 def plan(
     specs: Sequence[TableSpec],
     parents: Mapping[str, Sequence[Parent]],
     window: Window,
     state: Mapping[str, Mapping[str, str]],
     settled: Mapping[str, Mapping[str, str]] | None = None,
+    failed: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> dict[Parent, list[PlannedSlice]]:
     """Every slice of a run, by parent, ordered by date then table (so a packed request covers
     all selected tables of a few days). ``state``: each table's ``loaded_through`` by parent;
-    ``settled``: the same for :func:`settled_through`."""
+    ``settled``: the same for :func:`settled_through`; ``failed``: the days earlier runs
+    failed to read, read again (and only they, not the history before them)."""
     out: dict[Parent, list[PlannedSlice]] = {}
     settled = settled or {}
+    failed = failed or {}
     for spec in specs:
         for parent in parents.get(spec.qtype.project, ()):
             slices = plan_table(
@@ -179,6 +213,8 @@ def plan(
                 state.get(spec.table_name, {}).get(parent.id),
                 settled.get(spec.table_name, {}).get(parent.id),
             )
+            again = failed.get(spec.table_name, {}).get(parent.id, ())
+            slices += retry_slices(spec, parent, again, slices)
             out.setdefault(parent, []).extend(slices)
     for slices in out.values():
         slices.sort(key=lambda s: (s.start, s.spec.table_name))

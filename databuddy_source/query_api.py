@@ -2,8 +2,9 @@
 
 A *slice* is one parameter object with its own date range and id; :meth:`QueryAPI.fetch_slices`
 packs many slices into as few ``POST /v1/query`` requests as the per-request maximum allows and
-maps each answer back to its slice. A packed request that keeps timing out or failing with 5xx is
-split in halves, and each half retried.
+maps each answer back to its slice. A packed request that keeps timing out or failing with a 5xx
+other than 502/503 (unavailable: smaller requests would not help) is split in halves, and each
+half retried.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .errors import APIError, RetriableError, classify_parameter_failure
 
 if TYPE_CHECKING:
     from .client import Databuddy
+    from .retry import RetryBudget
 
 Granularity = Literal["daily", "hourly", "day", "hour"]
 Rows = list[dict[str, Any]]
@@ -269,6 +271,7 @@ class QueryAPI:
         slices: Sequence[Slice],
         options: SliceOptions,
         row_schemas: Mapping[str, pa.Schema] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Iterator[SliceOutcome]:
         """Every slice's rows (or error), packing slices into as few requests as the client's
         ``max_parameters_per_request`` allows. Outcomes come in request order.
@@ -276,11 +279,13 @@ class QueryAPI:
         ``row_schemas`` (slice id -> the columns to read): a request whose slices all have one
         is decoded straight into Arrow, and their rows come as ``pyarrow.Table``; any answer
         Arrow cannot read exactly is decoded as JSON (rows as dicts), as are other requests.
+        ``budget`` bounds the seconds failures may cost; once it is spent a failing request is
+        neither retried nor split.
         """
         size = self._client.max_parameters_per_request
         for start in range(0, len(slices), size):
             chunk = list(slices[start : start + size])
-            yield from self._fetch_packed(chunk, options, 0, row_schemas or {})
+            yield from self._fetch_packed(chunk, options, 0, row_schemas or {}, budget)
 
     def _fetch_packed(
         self,
@@ -288,6 +293,7 @@ class QueryAPI:
         options: SliceOptions,
         parameter_retries: int,
         row_schemas: Mapping[str, pa.Schema],
+        budget: RetryBudget | None = None,
     ) -> Iterator[SliceOutcome]:
         body = _request_body(
             [s.parameter() for s in chunk],
@@ -315,13 +321,16 @@ class QueryAPI:
                 rate_limited=True,
                 failure_budget=settings.SPLIT_AFTER_ATTEMPTS if splittable else None,
                 decode=None if schema is None else partial(arrow_answers.decode, schema=schema),
+                budget=budget,
             )
-        except RetriableError:
-            if not splittable:
+        except RetriableError as exc:
+            # halves help a request too big to answer in time, not a server that is down
+            unavailable = exc.status in (502, 503)
+            if not splittable or unavailable or (budget is not None and budget.exhausted):
                 raise
             half = len(chunk) // 2
-            yield from self._fetch_packed(chunk[:half], options, parameter_retries, row_schemas)
-            yield from self._fetch_packed(chunk[half:], options, parameter_retries, row_schemas)
+            for part in (chunk[:half], chunk[half:]):
+                yield from self._fetch_packed(part, options, parameter_retries, row_schemas, budget)
             return
         if isinstance(answer, arrow_answers.ArrowAnswer):  # every parameter answered
             for s in chunk:
@@ -348,7 +357,9 @@ class QueryAPI:
                 else:
                     yield SliceOutcome(s, error=error, request_id=response.request_id)
         if transient:
-            yield from self._fetch_packed(transient, options, parameter_retries + 1, row_schemas)
+            yield from self._fetch_packed(
+                transient, options, parameter_retries + 1, row_schemas, budget
+            )
 
 
 def _missing(s: Slice, request_id: str | None) -> RetriableError:

@@ -5,35 +5,43 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
 import pyarrow as pa
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, TableSpec
+from .catalog import EMPTY_SLICE, TableSpec, select_live
 from .client import Databuddy
-from .discovery import Parents
-from .errors import APIError, AuthenticationError
+from .discovery import Parents, read_catalogue
+from .errors import AuthenticationError
 from .memory import release_freed_memory
 from .options import SourceOptions
-from .planning import Parent, PlannedSlice, Window, plan, settled_through
+from .planning import Parent, PlannedSlice, Window, plan
+from .run_report import SyncReport, account
+from .run_state import (
+    FAILED_KEY,
+    SETTLED_KEY,
+    SIZES_KEY,
+    STATE_KEY,
+    advance,
+    check_timezone,
+    remember_failed,
+    remembered_start,
+)
 from .shaping import slices_table
-from .sync import SliceFetcher, Unit
+from .sync import SliceFetcher, SliceResult, Unit
+
+__all__ = ["SyncReport", "slices_resource", "sync_log_transformer", "table_transformer"]
 
 log = logging.getLogger("databuddy_source")
 
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt (one parquet row group each)
 SLICES_RESOURCE = "query_slices"
-STATE_KEY = "loaded_through"
-SETTLED_KEY = "settled_through"  # table -> parent -> last day loaded when already final
-SIZES_KEY = "rows_per_slice"  # table -> most rows one slice held: packs the next run's requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,30 +51,6 @@ class EndOfRun:
     table flushes once it has seen every unit and this item, whichever comes last."""
 
     units: int
-
-
-@dataclass(slots=True, weakref_slot=True)
-class SyncReport:
-    """What a run did, for the caller (``databuddy-sync`` exits non-zero on failures)."""
-
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    slices: int = 0
-    rows: int = 0
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    possibly_truncated: int = 0
-    failures: list[str] = field(default_factory=list)
-    more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
-    request_span_s: float = 0.0  # from the first query request sent to the last
-    planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
-    # progress, per parent ("website acme.example"): slices this run plans, and has read so far
-    planned: dict[str, int] = field(default_factory=dict)
-    done: dict[str, int] = field(default_factory=dict)
-
-    def fail(self, what: str, where: str, error: APIError) -> None:
-        self.failures.append(f"{what} ({where}): {error}")
 
 
 def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
@@ -91,11 +75,24 @@ def slices_resource(
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
+        check_timezone(resource_state, options.timezone)
+        run_window = remembered_start(resource_state, window)
         state = resource_state.setdefault(STATE_KEY, {})
         settled = resource_state.setdefault(SETTLED_KEY, {})
-        planned = by_request_scope(
-            plan(_selected_specs(specs), parents.by_kind(), window, state, settled)
+        failed_days = resource_state.setdefault(FAILED_KEY, {})
+        selection = select_live(
+            _selected_specs(specs), read_catalogue(client), options.queries_named
         )
+        for name in selection.untyped:
+            report.note(
+                "query types the bundled contract does not know",
+                name,
+                "loaded with columns typed from the answers (untyped)",
+            )
+        planned = by_request_scope(
+            plan(selection.specs, parents.by_kind(), run_window, state, settled, failed_days)
+        )
+        gone = _gone_units(selection.gone, parents, run_window, report)
         fetcher = SliceFetcher(
             client,
             timezone=options.timezone,
@@ -106,8 +103,11 @@ def slices_resource(
         )
         labels = _labels(p for p, s in planned.items() if s)
         report.planned.update({labels[p]: len(planned[p]) for p in labels})
-        units = 0
+        units = len(gone)
+        yield from gone
         failed: dict[Parent, set[tuple[str, str]]] = {p: set() for p in planned}  # (table, id)
+        failed_on: dict[tuple[str, str], set[str]] = {}  # (table, parent) -> days failed
+        skipped: set[tuple[str, str]] = set()  # (table, parent) not read, not failed
         done = dict.fromkeys(planned, 0)
         # A run with a moving end (not an explicit end_date) stops once it has read about
         # max_rows_per_run rows, at a request boundary (up to concurrency x rows_per_request
@@ -119,10 +119,17 @@ def slices_resource(
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
                 if window.end_date is None:
-                    _advance(state, settled, slices, leftover, failed[parent], window)
+                    advance(state, settled, slices, leftover, skipped, run_window)
+                    remember_failed(failed_days, slices, failed_on, skipped, leftover)
                 report.more = report.more or bool(leftover)
                 continue
-            _account(report, unit, failed[parent])
+            account(report, unit, failed[parent])
+            for r in unit.results:
+                key = (r.planned.spec.table_name, r.planned.parent.id)
+                if r.skipped is not None:
+                    skipped.add(key)
+                elif r.error is not None:
+                    failed_on.setdefault(key, set()).add(r.planned.start.isoformat())
             units += 1
             done[parent] += len(unit.results)
             report.done[labels[parent]] = done[parent]
@@ -139,6 +146,12 @@ def slices_resource(
             if any(isinstance(r.error, AuthenticationError) for r in unit.results):
                 raise next(r.error for r in unit.results if r.error is not None)
         resource_state[SIZES_KEY] = dict(sorted(fetcher.estimates.items()))
+        for name, columns in fetcher.new_columns.items():
+            report.note(
+                f"{name}: the API sent columns the bundled contract does not list",
+                ", ".join(columns),
+                "loaded as new columns",
+            )
         stats = client.stats
         if stats.first_sent is not None and stats.last_sent is not None:
             report.request_span_s = round(stats.last_sent - stats.first_sent, 3)
@@ -159,30 +172,29 @@ def _labels(parents: Iterable[Parent]) -> dict[Parent, str]:
     return labels
 
 
-def _advance(
-    state: dict[str, dict[str, str]],
-    settled: dict[str, dict[str, str]],
-    slices: list[PlannedSlice],
-    leftover: list[PlannedSlice],
-    failed: set[tuple[str, str]],
-    window: Window,
-) -> None:
-    """Move each read table's ``loaded_through`` for this parent: to the window's end, or to
-    the day before the first slice this run left for the next one; and its ``settled_through``
-    (the days of it too old for late data, which the lookback need not read again)."""
-    first_left: dict[tuple[str, str], date] = {}
-    for s in leftover:
-        key = (s.spec.table_name, s.parent.id)
-        first_left[key] = min(first_left.get(key, s.start), s.start)
-    for table, parent_id in {(s.spec.table_name, s.parent.id) for s in slices} - failed:
-        through = window.complete_through
-        if (table, parent_id) in first_left:
-            through = first_left[(table, parent_id)] - timedelta(days=1)
-            before = state.get(table, {}).get(parent_id)
-            if before is not None and date.fromisoformat(before) >= through:
-                continue  # only the re-read days were done: keep what was already complete
-        state.setdefault(table, {})[parent_id] = through.isoformat()
-        settled.setdefault(table, {})[parent_id] = settled_through(window, through).isoformat()
+def _gone_units(
+    gone: list[TableSpec], parents: Parents, window: Window, report: SyncReport
+) -> list[Unit]:
+    """One sync_log row per (type, parent) for configured types the API no longer lists."""
+    if not gone:
+        return []
+    units: list[Unit] = []
+    for parent, slices in plan(gone, parents.by_kind(), window, {}, {}).items():
+        first: dict[str, PlannedSlice] = {}
+        for s in slices:
+            first.setdefault(s.spec.table_name, s)
+        results = [
+            SliceResult(s, skipped=f"the API no longer lists query type {s.spec.name!r}")
+            for s in first.values()
+        ]
+        units.append(Unit(parent, len(units), results))
+    for spec in gone:
+        report.note(
+            "configured query types the API no longer lists (GET /v1/query/types); "
+            "remove them from queries",
+            spec.name,
+        )
+    return units
 
 
 class _Handoff:
@@ -280,24 +292,6 @@ def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, 
     return out
 
 
-def _account(report: SyncReport, unit: Unit, failed: set[tuple[str, str]]) -> None:
-    report.requests += unit.requests
-    report.retries += unit.retries
-    report.rate_limited += unit.rate_limited
-    for r in unit.results:
-        report.slices += 1
-        report.rows += len(r.rows)
-        report.possibly_truncated += r.possibly_truncated
-        if r.error is not None:
-            failed.add((r.planned.spec.table_name, r.planned.parent.id))
-            report.fail(
-                r.planned.spec.name,
-                f"{r.planned.parent.kind} {r.planned.parent.id}, "
-                f"{r.planned.start}..{r.planned.end}",
-                r.error,
-            )
-
-
 def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     """The table of one query type: merge, replacing each re-read slice as a whole."""
     held: list[pa.Table] = []  # typed Arrow per unit: a tenth of the memory of dict rows
@@ -326,7 +320,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
             answered = [
                 (result.planned, result.rows)
                 for result in item.results
-                if result.planned.spec is spec and result.error is None
+                if result.planned.spec is spec and result.error is None and result.skipped is None
             ]
             if answered:
                 batch = slices_table(spec, answered)
@@ -335,7 +329,8 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         finished = seen["units"] == seen["expected"]
         if not held or (seen["rows"] < BATCH_ROWS and not finished):
             return None
-        batch = pa.concat_tables(held).combine_chunks()
+        # a column learned mid-run is null in the batches built before it
+        batch = pa.concat_tables(held, promote_options="default").combine_chunks()
         held.clear()
         seen["rows"] = 0
         return batch
@@ -373,7 +368,9 @@ def sync_log_transformer(
     return sync_log
 
 
-def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any) -> dict[str, Any]:
+def _log_row(
+    report: SyncReport, unit: Unit, planned: PlannedSlice, result: SliceResult
+) -> dict[str, Any]:
     return {
         "run_id": report.run_id,
         "run_started_at": report.started_at,
@@ -391,10 +388,20 @@ def _log_row(report: SyncReport, unit: Unit, planned: PlannedSlice, result: Any)
         "pages": result.pages,
         "rows": len(result.rows),
         "possibly_truncated": result.possibly_truncated,
+        "possibly_inexact": result.possibly_inexact,
+        "timezone": planned.spec.zone,
+        "status": _status(result),
         "error_type": type(result.error).__name__ if result.error else None,
-        "error": str(result.error) if result.error else None,
+        "error": str(result.error) if result.error else result.skipped,
         "request_id": result.request_id,
     }
+
+
+def _status(result: SliceResult) -> str:
+    """``loaded``, ``skipped`` (plan, catalogue: not a failure) or ``failed``."""
+    if result.skipped is not None:
+        return "skipped"
+    return "failed" if result.error is not None else "loaded"
 
 
 def parent_names(parents: Parents) -> dict[str, Parent]:

@@ -40,6 +40,33 @@ class RetryPolicy:
 
 
 @dataclass(slots=True)
+class RetryBudget:
+    """Seconds that failing may cost: failed attempts and the waits after them (429 waits
+    are not counted: the server said how long). A parent's budget draws on its run's too, so
+    one dead website cannot eat the run. Thread-safe."""
+
+    seconds: float
+    run: RetryBudget | None = None
+    spent: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self.spent += max(seconds, 0.0)
+        if self.run is not None:
+            self.run.charge(seconds)
+
+    def remaining(self) -> float:
+        with self._lock:
+            left = self.seconds - self.spent
+        return left if self.run is None else min(left, self.run.remaining())
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining() <= 0
+
+
+@dataclass(slots=True)
 class _WaitForServer(tenacity.wait.wait_base):
     """Wait what the server asked for on a 429, else back off exponentially with jitter."""
 
@@ -65,12 +92,16 @@ class _StopWhenSpent(tenacity.stop.stop_base):
     wait: _WaitForServer
     failure_budget: int | None = None
     failures: int = 0
+    budget: RetryBudget | None = None
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, RetriableError):
             self.failures += 1
             if self.failure_budget is not None and self.failures >= self.failure_budget:
+                return True
+            upcoming = retry_state.upcoming_sleep or 0.0
+            if self.budget is not None and self.budget.remaining() < upcoming:
                 return True
         if retry_state.attempt_number >= self.policy.max_attempts:
             return True
@@ -91,11 +122,14 @@ def build_retrying(
     rng: random.Random | None = None,
     failure_budget: int | None = None,
     on_retry: Callable[[APIError], None] | None = None,
+    budget: RetryBudget | None = None,
 ) -> tenacity.Retrying:
     """A ``tenacity.Retrying`` that retries :class:`RateLimitedError` and
     :class:`RetriableError` only, waits as :class:`_WaitForServer` says, stops when attempts or
     total delay are spent (or, with ``failure_budget``, after that many non-429 failures),
-    logs each retry once, and re-raises the last error."""
+    logs each retry once, and re-raises the last error. With ``budget``, a retriable failure
+    is not retried once the wait would overrun what the budget has left, and each wait is
+    charged to it."""
     effective = policy
     wait = _WaitForServer(effective, rng or random.Random())
 
@@ -103,11 +137,13 @@ def build_retrying(
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if on_retry is not None and isinstance(exc, APIError):
             on_retry(exc)
+        if budget is not None and isinstance(exc, RetriableError) and retry_state.next_action:
+            budget.charge(retry_state.next_action.sleep)
         _log_retry(retry_state)
 
     return tenacity.Retrying(
         sleep=sleep,
-        stop=_StopWhenSpent(effective, wait, failure_budget),
+        stop=_StopWhenSpent(effective, wait, failure_budget, budget=budget),
         wait=wait,
         retry=tenacity.retry_if_exception_type((RateLimitedError, RetriableError)),
         before_sleep=before_sleep,

@@ -36,6 +36,9 @@ class Collection:
     procedure: str
     scope: Scope
     extra_input: tuple[tuple[str, Any], ...] = ()
+    # The API answers [] instead of an error when its database fails (websites.list): an
+    # empty answer then never marks the objects known for that scope as vanished.
+    empty_unreliable: bool = False
 
 
 ANNOTATION_CONTEXT = {
@@ -45,10 +48,12 @@ ANNOTATION_CONTEXT = {
 COLLECTIONS: dict[str, Collection] = {
     c.name: c
     for c in (
-        Collection("websites", "websites.list", "organization"),
+        Collection("websites", "websites.list", "organization", empty_unreliable=True),
         Collection("links", "links.list", "organization"),
         Collection("link_folders", "linkFolders.list", "organization"),
         Collection("flags", "flags.list", "website"),
+        # flags of the organization itself (flags.list by organizationId), not of one website
+        Collection("organization_flags", "flags.list", "organization"),
         Collection("target_groups", "targetGroups.list", "website"),
         Collection("funnels", "funnels.list", "website"),
         Collection("goals", "goals.list", "website"),
@@ -71,6 +76,7 @@ DEFAULT_COLLECTIONS: tuple[str, ...] = (
     "links",
     "link_folders",
     "flags",
+    "organization_flags",
     "target_groups",
     "funnels",
     "goals",
@@ -180,11 +186,24 @@ def collection_resource(
         known: dict[str, dict[str, Any]] = state.setdefault("objects", {})
         listed_scopes: set[str] = set()
         current: dict[str, dict[str, Any]] = {}
+        carried: dict[str, dict[str, Any]] = {}  # known, in a scope that answered unreliably
         for scope_id, body in _inputs(collection, organizations, websites, client):
             try:
                 answer = client.rpc.call(collection.procedure, body)
             except APIError as exc:
                 failures(collection.name, scope_id, exc)
+                continue
+            column = _scope_column(collection)
+            mine = {k: v for k, v in known.items() if v.get(column) == scope_id}
+            if collection.empty_unreliable and not answer and mine:
+                log.warning(
+                    "%s: the API listed none for %s while %d were known: not taken as deleted "
+                    "(it answers [] when its database fails)",
+                    collection.name,
+                    scope_id,
+                    len(mine),
+                )
+                carried.update(mine)
                 continue
             listed_scopes.add(scope_id)
             for obj in answer if isinstance(answer, list) else []:
@@ -199,8 +218,8 @@ def collection_resource(
             if object_id not in current and old.get(_scope_column(collection)) in listed_scopes:
                 vanished.append({**old, "is_deleted": True, "vanished_at": now})
         yield list(current.values()) + vanished
-        if len(current) <= MAX_REMEMBERED:
-            state["objects"] = {k: _remembered(v) for k, v in current.items()}
+        if len(current) + len(carried) <= MAX_REMEMBERED:
+            state["objects"] = {k: _remembered(v) for k, v in current.items()} | carried
         else:
             state["objects"] = {}
             log.warning(

@@ -27,6 +27,17 @@ BACKOFF_MAX_SECONDS = 60.0
 BACKOFF_JITTER_SECONDS = 1.0
 # A packed request that keeps failing is split after this many attempts.
 SPLIT_AFTER_ATTEMPTS = 3
+# A parent (website, link, monitor) that keeps failing is given up for the run (the others go
+# on; the run exits 1) after this many failed requests in a row, or once its failures have
+# cost this many seconds: the waits between retries (429 waits excepted) and, once it is
+# failing, the failed attempts themselves (their read timeout is then cut to what is left).
+PARENT_FAILURES_IN_ROW = 3
+PARENT_RETRY_SECONDS = 25.0
+# The most seconds failures may cost a whole run, however many parents fail.
+RUN_RETRY_SECONDS = 180.0
+# Extra requests a parent may spend finding the culprit of a refused request (a plan-gated or
+# unknown type: one each; an unexplained refusal: bisection) before its slices count as failed.
+TRIAGE_REQUESTS_PER_PARENT = 6
 
 # Parameter objects packed into one POST /v1/query (no limit is documented; keep bodies sane).
 MAX_PARAMETERS_PER_REQUEST = 100

@@ -30,6 +30,9 @@ def _renamed(spec: TableSpec) -> dict[str, str]:
             out[f.name] = HOUR
         elif f.name in (SLICE_DATE, spec.parent_column):
             out[f.name] = f"api_{f.name}"
+    for api_name, _ in spec.learned_columns():
+        if spec.table_column(api_name) != api_name:
+            out[api_name] = spec.table_column(api_name)
     return out
 
 
@@ -127,9 +130,17 @@ def _iso(value: Any) -> str | None:
 
 
 def to_arrow(spec: TableSpec, rows: list[Row]) -> pa.Table:
-    """A table with the spec's explicit schema (columns the API did not send are null)."""
+    """A table with the spec's explicit schema (columns the API did not send are null). An
+    hourly series' ``hour`` is the API's label read in the zone the API labels it in."""
     schema = spec.arrow_schema()
-    columns = [_column([r.get(f.name) for r in rows], f.type) for f in schema]
+    columns = []
+    for f in schema:
+        values = [r.get(f.name) for r in rows]
+        if f.name == HOUR and spec.hourly and spec.hour_zone != "UTC":
+            text = pa.array([_iso(v) for v in values], pa.string())
+            columns.append(_text_column(text, f.type, spec.hour_zone))
+        else:
+            columns.append(_column(values, f.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -186,7 +197,7 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
         n = len(answer)
         if n:
             if arrow:
-                pieces.append(answer.select(read.names))  # type: ignore[union-attr]
+                pieces.append(_conformed(answer, read))
             else:
                 rows.extend(_rows(answer))
             ordinals.extend(range(n))
@@ -223,6 +234,16 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
     return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
+def _conformed(answer: pa.Table, read: pa.Schema) -> pa.Table:
+    """An Arrow answer with exactly the columns of ``read`` (a column learned after it was
+    decoded is null in it)."""
+    columns = [
+        answer.column(f.name) if f.name in answer.column_names else pa.nulls(len(answer), f.type)
+        for f in read
+    ]
+    return pa.Table.from_arrays(columns, schema=read)
+
+
 def _rows(answer: Answer) -> list[Row]:
     if isinstance(answer, pa.Table):
         rows: list[Row] = answer.to_pylist()
@@ -230,16 +251,20 @@ def _rows(answer: Answer) -> list[Row]:
     return answer
 
 
-def _text_column(text: pa.Array, kind: pa.DataType) -> pa.Array:
-    """A date or date-time column from the API's text (date-times are UTC without an offset,
-    with a space or a ``T``; an empty one is null)."""
+def _text_column(text: pa.Array, kind: pa.DataType, zone: str = "UTC") -> pa.Array:
+    """A date or date-time column from the API's text (date-times are wall times of ``zone``,
+    UTC unless said, without an offset, with a space or a ``T``; an empty one is null). A
+    wall time the zone skips or repeats (daylight saving) is read as its earliest instant."""
     if pa.types.is_date32(kind):
         return pc.cast(text, pa.date32())
     blank = pc.equal(text, "")
     text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
     text = pc.replace_substring(text, " ", "T", max_replacements=1)
     naive = pc.cast(text, pa.timestamp(kind.unit))
-    return pc.assume_timezone(naive, "UTC") if kind.tz else naive
+    if not kind.tz:
+        return naive
+    local = pc.assume_timezone(naive, zone, ambiguous="earliest", nonexistent="earliest")
+    return pc.cast(local, kind)
 
 
 def _row_wise(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -> pa.Table:

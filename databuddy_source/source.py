@@ -117,7 +117,10 @@ def databuddy(
     _LAST.report = report
     specs = {
         s.table_name: s
-        for s in (table_spec(name, options.grain, options.hourly) for name in options.query_types)
+        for s in (
+            table_spec(name, options.grain, options.hourly, options.timezone)
+            for name in options.query_types
+        )
     }
     kinds: set[str] = {s.qtype.project for s in specs.values()}
     if options.rpc_collections:
@@ -129,7 +132,7 @@ def databuddy(
         websites=options.websites,
         timezone=options.timezone,
         kinds=kinds,
-        failures=report.fail,
+        failures=report.refuse,
     )
     if options.shard is not None:
         parents = parents.shard(*options.shard)
@@ -157,7 +160,7 @@ def databuddy(
             parents.organizations,
             parents.websites,
             options.rpc_history,
-            report.fail,
+            report.refuse,
         )
         for name in options.rpc_collections
     ]

@@ -154,6 +154,8 @@ def summarize(pipeline: Any, report: Any, started: float | None = None) -> None:
         )
         + "."
     )
+    for line in report.notices():  # skipped by the plan, the key's scopes, the API's catalogue
+        print(f"Note: {line}.", flush=True)
     found = changes(pipeline, report.run_id)
     if found is not None:
         print(found.describe())

@@ -1,6 +1,7 @@
 """Fault injection, per route, by probability or by script (admin: ``/__emulator__/faults``).
 
-A rule matches requests whose path starts with ``route`` (and ``method``, if given). It skips the
+A rule matches requests whose path starts with ``route`` (and ``method``, and whose query string
+contains ``query``, if given: ``website_id=x`` makes one website fail). It skips the
 first ``after`` matches, then fires on each match with ``probability`` until it has fired
 ``count`` times (``None``: forever). Kinds:
 
@@ -47,6 +48,7 @@ class FaultRule:
     kind: FaultKind
     route: str = "/"
     method: str | None = None
+    query: str | None = None
     probability: float = 1.0
     count: int | None = None
     after: int = 0
@@ -95,11 +97,13 @@ class FaultInjector:
         with self._lock:
             self.rules.clear()
 
-    def pick(self, path: str, method: str) -> FaultRule | None:
+    def pick(self, path: str, method: str, query: str = "") -> FaultRule | None:
         """The first rule that fires for this request (counting it), or None."""
         with self._lock:
             for rule in self.rules:
                 if not path.startswith(rule.route):
+                    continue
+                if rule.query and rule.query not in query:
                     continue
                 if rule.method and rule.method.upper() != method.upper():
                     continue
@@ -135,7 +139,8 @@ class FaultMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
-        rule = self.injector.pick(scope["path"], scope["method"])
+        query = scope.get("query_string", b"").decode("latin-1")
+        rule = self.injector.pick(scope["path"], scope["method"], query)
         if rule is None:
             await self.app(scope, receive, send)
         elif rule.kind == "delay":

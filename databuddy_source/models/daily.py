@@ -52,13 +52,13 @@ _CHANNEL_COLUMNS = (
     Column(
         "channel",
         "text",
-        "the value: the normalized referrer (`direct`, `https://google.com`, ...) or the UTM "
-        "value as tagged",
+        "the value: the referrer's URL (`https://google.com`, ...; `direct` for visits without "
+        "one) or the UTM value as tagged",
     ),
     Column(
         "channel_label",
         "text",
-        "a readable name: the referrer's source name (`Direct`, `Google`, ...) or the UTM value",
+        "a readable name: the referrer's name (`Google`, `Direct`, ...) or the UTM value",
     ),
     Column(
         "referrer_domain", "text", "the referrer's host name (null for direct visits and UTM rows)"
@@ -72,8 +72,8 @@ _CHANNEL_COLUMNS = (
     Column(
         "visitors_share_pct",
         "double",
-        "the API's share of the day's visitors of this channel type (referrer rows: every "
-        "visit, direct included; UTM rows: the tagged visits), in percent",
+        "the channel's share of the visitors of its channel type on the day (referrer rows: "
+        "every visit, direct included; UTM rows: the tagged visits), in percent",
     ),
     Column(
         PAGEVIEWS_SHARE.name,
@@ -85,25 +85,31 @@ _CHANNEL_COLUMNS = (
 _PER_CHANNEL_TYPE = "PARTITION BY website_id, date, channel_type"
 _UTM_PART = """
     SELECT website_id, date, '{kind}' AS channel_type, name AS channel, name AS channel_label,
-           CAST(NULL AS VARCHAR) AS referrer_domain, pageviews, visitors, percentage
+           CAST(NULL AS VARCHAR) AS referrer_domain, pageviews, visitors
     FROM {{{table}}}"""
 
 CHANNEL_MIX_DAILY = ViewModel(
     name="mart_channel_mix_daily",
     summary=(
         "One row per website, day and channel: where the day's page views came from, by "
-        "referrer and by UTM source, medium and campaign (each channel type adds up to its "
-        "own total: a visit has a referrer and may have UTM tags too)."
+        "referrer (direct visits included) and by UTM source, medium and campaign (each channel "
+        "type adds up to its own total: a visit has a referrer and may have UTM tags too)."
     ),
-    tables=("top_referrers", "utm_sources", "utm_mediums", "utm_campaigns"),
+    # top_referrers: one row per referring site (readable name, its URL), direct visits left
+    # out; traffic_sources: the same visits with direct ones, of which the direct row is taken
+    tables=("top_referrers", "traffic_sources", "utm_sources", "utm_mediums", "utm_campaigns"),
     columns=_CHANNEL_COLUMNS,
     select="""
 WITH channels AS (
-    SELECT website_id, date, 'referrer' AS channel_type, name AS channel,
-           COALESCE(NULLIF(referrer, ''), name) AS channel_label,
-           NULLIF(domain, '') AS referrer_domain,
-           pageviews, visitors, percentage
+    SELECT website_id, date, 'referrer' AS channel_type,
+           COALESCE(NULLIF(referrer, ''), name) AS channel, name AS channel_label,
+           NULLIF(domain, '') AS referrer_domain, pageviews, visitors
     FROM {top_referrers}
+    UNION ALL
+    SELECT website_id, date, 'referrer' AS channel_type, 'direct' AS channel,
+           name AS channel_label, CAST(NULL AS VARCHAR) AS referrer_domain, pageviews, visitors
+    FROM {traffic_sources}
+    WHERE referrer = 'direct'
     UNION ALL"""
     + "\n    UNION ALL".join(
         _UTM_PART.format(kind=kind, table=table)
@@ -117,7 +123,8 @@ WITH channels AS (
 )
 SELECT website_id, date, channel_type, channel, channel_label, referrer_domain,
        pageviews, visitors,
-       percentage AS visitors_share_pct,
+       {ratio("visitors", f"SUM(visitors) OVER ({_PER_CHANNEL_TYPE})", 100)}
+           AS visitors_share_pct,
        {ratio("pageviews", f"SUM(pageviews) OVER ({_PER_CHANNEL_TYPE})", 100)}
            AS pageviews_share_pct
 FROM channels""",

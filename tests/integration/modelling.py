@@ -24,6 +24,7 @@ MONTHS_FROM = date(2026, 2, 1)  # the monthly tables hold a whole month and a pa
 DAILY_QUERIES = [
     "events_by_date",
     "top_referrers",
+    "traffic_sources",
     "utm_sources",
     "utm_mediums",
     "utm_campaigns",
@@ -188,25 +189,44 @@ def daily_traffic(truth: Truth) -> list[dict[str, Any]]:
     )
 
 
+def channel_rows(truth: Truth, kind: str, site: str, day: date) -> list[dict[str, Any]]:
+    """One channel type's rows of a day, as the API gives them: referrers with the direct
+    visits (from traffic_sources) added, UTM values as tagged."""
+    if kind != "referrer":
+        return [
+            {**r, "channel": r["name"], "domain": None}
+            for r in truth.rows(CHANNEL_TABLES[kind], site, day, day)
+        ]
+    rows = [
+        {**r, "channel": r.get("referrer") or r["name"]}
+        for r in truth.rows("top_referrers", site, day, day)
+    ]
+    direct = truth.rows("traffic_sources", site, day, day)
+    return rows + [
+        {**r, "channel": "direct", "domain": None} for r in direct if r["referrer"] == "direct"
+    ]
+
+
 def channel_mix_daily(truth: Truth) -> list[dict[str, Any]]:
     out = []
     for site in truth.website_ids:
         for day in days(START, END):
-            for kind, table in CHANNEL_TABLES.items():
-                rows = truth.rows(table, site, day, day)
-                total = sum(r["pageviews"] for r in rows)
+            for kind in CHANNEL_TABLES:
+                rows = channel_rows(truth, kind, site, day)
+                pageviews = sum(r["pageviews"] for r in rows)
+                visitors = sum(r["visitors"] for r in rows)
                 out += [
                     {
                         "website_id": site,
                         "date": day,
                         "channel_type": kind,
-                        "channel": r["name"],
-                        "channel_label": r.get("referrer") or r["name"],
+                        "channel": r["channel"],
+                        "channel_label": r["name"],
                         "referrer_domain": r.get("domain") or None,
                         "pageviews": r["pageviews"],
                         "visitors": r["visitors"],
-                        "visitors_share_pct": r["percentage"],
-                        "pageviews_share_pct": share(r["pageviews"], total),
+                        "visitors_share_pct": share(r["visitors"], visitors),
+                        "pageviews_share_pct": share(r["pageviews"], pageviews),
                     }
                     for r in rows
                 ]

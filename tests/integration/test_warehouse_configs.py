@@ -212,7 +212,7 @@ def assert_loadable(pipeline: Any, warehouse: str) -> dict[str, list[str]]:
     jobs = pipeline.get_load_package_info(load_id).jobs["new_jobs"]
     client.verify_schema(new_jobs=[job.job_file_info for job in jobs])
     tables = client.schema.data_table_names()
-    assert {"top_pages", "llm_time_series", "sync_log"} <= set(tables)
+    assert {"top_pages", "link_clicks_by_day", "sync_log"} <= set(tables)
     expected = COLUMN_TYPES[warehouse]
     ddl = {}
     for name in tables:
@@ -266,7 +266,7 @@ def test_bigquery_tables_can_be_partitioned_by_date(
     ddl = assert_loadable(pipeline, "bigquery")
     assert "PARTITION BY `date`" in ddl["top_pages"][0]
     assert "CLUSTER BY `website_id`" in ddl["top_pages"][0]
-    assert "CLUSTER BY `organization_id`" in ddl["llm_time_series"][0]
+    assert "CLUSTER BY `link_id`" in ddl["link_clicks_by_day"][0]
     assert "PARTITION BY" not in ddl["websites"][0] and "PARTITION BY" not in ddl["sync_log"][0]
 
 

@@ -44,7 +44,6 @@ QUERIES = [  # a few of each parent kind keep the run short
     "country",
     "link_clicks_by_day",
     "uptime_time_series",
-    "llm_time_series",
 ]
 COLLECTIONS = ["websites", "links"]
 RUN_TIMEOUT_S = 180

@@ -34,8 +34,13 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 
 
 def websites(server: EmulatorServer) -> dict[str, dict[str, str]]:
+    """The demo organization's websites the API lists (soft-deleted ones are not)."""
     reg = server.emulator.store.registry
-    return {w["id"]: {"website_id": w["id"]} for w in reg.websites_of(reg.demo_org_id)}
+    return {
+        w["id"]: {"website_id": w["id"]}
+        for w in reg.websites_of(reg.demo_org_id)
+        if not w.get("deletedAt")
+    }
 
 
 def fault(server: EmulatorServer, **rule: Any) -> None:
@@ -123,7 +128,18 @@ def test_unrecovered_faults_fail_clearly_and_change_nothing(
     report = sync(pipeline, server, **{**OPTIONS, "max_attempts": 2}, as_of="2026-03-16")
     assert report.failures, "the failure is reported (daily_sync exits 1)"
     assert snapshot(pipeline) == before, "no table changed"
-    assert pipeline.state["sources"]["databuddy"]["resources"]["query_slices"] == state
+    after = pipeline.state["sources"]["databuddy"]["resources"]["query_slices"]
+    failed_days = {
+        day
+        for parents in after["failed_days"].values()
+        for days in parents.values()
+        for day in days
+    }
+    # the days that failed are remembered and read again next run (not the history)
+    assert failed_days and failed_days <= {"2026-03-13", "2026-03-14", "2026-03-15"}, after[
+        "failed_days"
+    ]
+    assert after["rows_per_slice"] == state["rows_per_slice"]
     assert_no_secret(pipeline, server, tmp_path)
     errors = [r for r in table_rows(pipeline, "sync_log") if r["error"]]
     assert errors and all(r["request_id"] or "no requestId" in r["error"] for r in errors)

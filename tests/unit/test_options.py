@@ -16,7 +16,7 @@ def test_defaults() -> None:
 
 
 def test_all_and_comma_separated_names() -> None:
-    assert len(resolve_options(queries="all").query_types) == 151  # 153 - 2 visitor-only
+    assert len(resolve_options(queries="all").query_types) == 131  # 134 - 3 that need a filter
     assert resolve_options(queries="top_pages, country").query_types == ("top_pages", "country")
 
 
