@@ -25,17 +25,9 @@ from .custom_reports import CustomReport, request_ranges, truncation_hint
 from .discovery import Parents
 from .errors import AccessDeniedError, APIError, AuthenticationError, ValidationError
 from .planning import Parent, PlannedSlice, Window, plan
-from .resources import (
-    SETTLED_KEY,
-    STATE_KEY,
-    EndOfRun,
-    SyncReport,
-    _account,
-    _advance,
-    _selected_specs,
-    sync_log_transformer,
-    table_transformer,
-)
+from .resources import EndOfRun, _selected_specs, sync_log_transformer, table_transformer
+from .run_report import SyncReport, account
+from .run_state import SETTLED_KEY, STATE_KEY, advance
 from .shaping import fractional_integer
 from .sync import SliceResult, Unit
 
@@ -130,7 +122,7 @@ def report_slices_resource(
             for done, unit in enumerate(
                 _parent_units(client, by_table, parent, slices, timezone, units), start=1
             ):
-                _account(report, unit, failed)
+                account(report, unit, failed)
                 units += 1
                 log.info(
                     "custom reports, website %s: %d/%d slices, %d requests so far",
@@ -144,7 +136,7 @@ def report_slices_resource(
                 if isinstance(error, AuthenticationError):
                     raise error
             if window.end_date is None:
-                _advance(state, settled, slices, [], failed, window)
+                advance(state, settled, slices, [], failed, window)  # failed: read again
         yield EndOfRun(units)
 
     return custom_report_slices
