@@ -13,11 +13,10 @@ import dlt
 import httpx
 from dlt.extract.resource import DltResource
 
-from . import merge_keys, pg_replace, settings
+from . import settings
 from .catalog import table_spec
 from .client import Databuddy
 from .discovery import discover
-from .memory import limit_malloc_arenas
 from .options import resolve_options
 from .planning import Window, plan
 from .resources import (
@@ -29,9 +28,6 @@ from .resources import (
 )
 from .retry import RetryPolicy
 from .rpc_resources import COLLECTIONS, collection_resource
-
-merge_keys.apply()  # dlt's delete-insert without a redundant OR (see merge_keys.py)
-pg_replace.apply()  # on PostgreSQL, a package's slices replaced with one write (pg_replace.py)
 
 _LAST = threading.local()
 
@@ -105,7 +101,6 @@ def databuddy(
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
     )
-    limit_malloc_arenas()
     report = SyncReport()
     _LAST.report = report
     specs = {
