@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.destination import Destination
 from dlt.common.destination.reference import DestinationReference
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
@@ -38,10 +39,14 @@ def _minor(version: str) -> tuple[int, int]:
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
+def fast_clients_tested(version: str | None = None) -> bool:
+    """True if ``version`` of dlt (default: the one installed) is in :data:`TESTED_DLT`; else
+    says, once per version, that the destinations load with dlt's own clients."""
+    return _tested(version or dlt.__version__)
+
+
 @cache
-def fast_clients_tested(version: str = dlt.__version__) -> bool:
-    """True if ``version`` of dlt is in :data:`TESTED_DLT`; else says once that the destinations
-    fall back to dlt's own clients."""
+def _tested(version: str) -> bool:
     first, last = TESTED_DLT
     if first <= _minor(version) <= last:
         return True
@@ -128,6 +133,17 @@ def duckdb(
     destination = DuckDbDestination(credentials, **config)
     destination.memory_limit = memory_limit
     return destination
+
+
+def destination_for(name: str, **config: Any) -> Any:
+    """The destination ``name`` (a dlt destination name or reference): this module's for
+    ``duckdb`` (file and settings from dlt config, memory capped) and ``postgres``, dlt's own
+    for any other. ``config``: destination settings, as for ``Destination.from_reference``."""
+    if name == "duckdb":
+        return duckdb(None, **config)
+    if name == "postgres":
+        return postgres(None, **config)
+    return Destination.from_reference(name, **config)
 
 
 def postgres(credentials: Any = None, **config: Any) -> PostgresDestination:

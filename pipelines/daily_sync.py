@@ -223,10 +223,10 @@ def build_pipeline(args: argparse.Namespace) -> Any:
         else:
             memory_limit = None if limit == "none" else limit
             destination = duckdb_destination(path, memory_limit=memory_limit, **config)
-    elif config:
-        from dlt.common.destination import Destination
+    else:
+        from databuddy_source.destinations import destination_for
 
-        destination = Destination.from_reference(destination, **config)
+        destination = destination_for(destination, **config)
     return dlt.pipeline(
         pipeline_name=name,
         destination=destination,
@@ -529,6 +529,9 @@ def print_demo_tour(pipeline: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from databuddy_source.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # a setting of this whole process: the CLI's to make, not the library's
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
