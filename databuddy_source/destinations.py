@@ -96,13 +96,13 @@ class DuckDbDestination(_StockType, dlt.destinations.duckdb):
 
 
 class PostgresDestination(_StockType, dlt.destinations.postgres):
-    """dlt's PostgreSQL destination with :class:`fast_clients.SlicePostgresClient`."""
+    """dlt's PostgreSQL destination with :class:`pg_replace.SlicePostgresClient`."""
 
     @property
     def client_class(self) -> Any:
         if not fast_clients_tested():
             return super().client_class
-        from .fast_clients import SlicePostgresClient
+        from .pg_replace import SlicePostgresClient
 
         return SlicePostgresClient
 

@@ -30,8 +30,8 @@ The jobs of the query-type tables also open their ADBC connection from one ADBC 
 process and server (:class:`SharedDatabaseCopyJob`): dlt makes a new database per job, and the
 driver's database setup costs 0.18 s of CPU, a connection from an existing one 0.01 s.
 
-Only the client of ``databuddy_source.destinations.postgres`` creates these jobs; dlt's own
-classes are never changed.
+Only :class:`SlicePostgresClient`, the client of ``databuddy_source.destinations.postgres``,
+creates these jobs; dlt's own classes are never changed.
 """
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dlt.common.data_writers.escape import escape_postgres_literal
+from dlt.common.destination.client import JobClientBase
 from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
 from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
-from dlt.destinations.impl.postgres.postgres import PostgresParquetCopyJob
+from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
+from .fast_clients import SliceMergeMixin
 from .merge_keys import is_slice_table
 
 log = logging.getLogger(__name__)
@@ -204,3 +206,44 @@ def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
     """True if the table's only job in this package was a ``SliceReplaceJob``."""
     own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
     return len(own) == 1 and alone_in_package(own[0].file_path, table["name"])
+
+
+class SlicePostgresClient(SliceMergeMixin, PostgresClient):
+    """dlt's PostgreSQL client; a slice table's package replaces its slices in place
+    (:class:`SliceReplaceJob`), or merges with :class:`SliceMergeJob` when it cannot."""
+
+    def create_load_job(
+        self, table: Any, file_path: str, load_id: str, restore: bool = False
+    ) -> Any:
+        if (
+            replaces_slices(table, self.schema.tables)
+            and alone_in_package(file_path, table["name"])
+            and not self.sql_client.is_staging_dataset_active
+        ):
+            schema_name = self.sql_client.escape_column_name(
+                self.sql_client.dataset_name, quote=False, casefold=True
+            )
+            qualified = self.sql_client.make_qualified_table_name(table["name"])
+            return SliceReplaceJob(file_path, table, qualified, schema_name)
+        job = super().create_load_job(table, file_path, load_id, restore)
+        if is_slice_table(table) and type(job) is PostgresParquetCopyJob:
+            return SharedDatabaseCopyJob(file_path)
+        return job
+
+    def create_table_chain_completed_followup_jobs(
+        self, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
+    ) -> Any:
+        root = table_chain[0]
+        if (
+            len(table_chain) == 1
+            and completed_table_chain_jobs
+            and replaces_slices(root, self.schema.tables)
+            and replaced_in_place(root, completed_table_chain_jobs)
+        ):
+            # nothing staged for this table: dlt's own (non-merge) follow-ups only
+            return JobClientBase.create_table_chain_completed_followup_jobs(
+                self, table_chain, completed_table_chain_jobs
+            )
+        return super().create_table_chain_completed_followup_jobs(
+            table_chain, completed_table_chain_jobs
+        )

@@ -64,6 +64,7 @@ def databuddy(
     max_attempts: int = settings.MAX_ATTEMPTS,
     as_of: str | None = None,
     shard: str | None = None,
+    allow_insecure_http: bool = False,
 ) -> list[DltResource]:
     """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
     and ``sync_log``. Every option is documented in ``.dlt/config.toml``."""
@@ -100,6 +101,7 @@ def databuddy(
         timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
+        allow_insecure_http=allow_insecure_http,
     )
     report = SyncReport()
     _LAST.report = report

@@ -102,6 +102,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="memoize query results (benchmarks; needs --frozen, answers stay identical)",
     )
     p.add_argument(
+        "--admin",
+        action="store_true",
+        help="mount the admin routes under /__emulator__/ (clock, faults, stats, object edits; "
+        "for tests and benchmarks): off by default, since they change what the API answers",
+    )
+    p.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return p.parse_args(argv)
@@ -133,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_window_seconds=args.rate_window,
             rate_limit_mode=args.rate_limit_mode,
             result_cache=args.result_cache,
+            admin=args.admin,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -38,6 +38,9 @@ class EmulatorConfig:
     # repeated read at the speed of a cache and never limits the client being measured. Only
     # with a frozen clock; any RPC call or admin change clears it. Answers stay byte-identical.
     result_cache: bool = False
+    # The admin surface under /__emulator__/ (clock, faults, stats, object edits): it changes
+    # what the API answers, so it is mounted only when asked for (tests, benchmarks).
+    admin: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_key.startswith("dbdy_") or not 10 <= len(self.api_key) <= 200:
