@@ -40,9 +40,9 @@ SLICE_DATE = "date"
 HOUR = "hour"
 EMPTY_SLICE = "_empty_slice"  # hard-delete marker: a re-read slice the API answered with no rows
 SLICE_ROW = "_slice_row"  # the row's position in its slice's answer: with the merge key, unique
-# Table hint set on every query-type table, and on nothing else: the destinations of
-# ``databuddy_source.destinations`` load only tables carrying it their faster way.
-SLICES_HINT = "x-databuddy-slices"
+# Table hint set on this source's query-type tables and ``sync_log``, and on nothing else: the
+# destinations of ``databuddy_source.destinations`` load only tables carrying it their faster way.
+SOURCE_HINT = "x-databuddy-source"
 
 # The ELT-relevant default set: stable, date-bounded, computed from events (SPEC 4).
 DEFAULT_QUERY_TYPES: tuple[str, ...] = (

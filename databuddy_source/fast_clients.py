@@ -1,6 +1,6 @@
 """The job clients of ``databuddy_source.destinations``: dlt's DuckDB client (and, in
-``pg_replace.py``, its PostgreSQL client) loading the query-type tables (``x-databuddy-slices``,
-``catalog.SLICES_HINT``) the faster ways of ``merge_keys.py`` and ``pg_replace.py``, and every
+``pg_replace.py``, its PostgreSQL client) loading the query-type tables (``x-databuddy-source``,
+``catalog.SOURCE_HINT``) the faster ways of ``merge_keys.py`` and ``pg_replace.py``, and every
 other table exactly as dlt does.
 
 They override methods of dlt's clients that are not public API (``_create_merge_followup_jobs``,

@@ -1,6 +1,6 @@
 """A faster delete-insert merge for the query-type tables: two changes to the SQL of dlt's merge
 job, made by :class:`SliceMergeJob`, which only the clients of ``databuddy_source.destinations``
-create, and only for tables carrying ``x-databuddy-slices`` (``catalog.SLICES_HINT``) whose
+create, and only for tables carrying ``x-databuddy-source`` (``catalog.SOURCE_HINT``) whose
 merge key's columns are all primary-key columns, as every query-type table's are: the merge key
 (parent id, ``date``) makes a re-read slice replace its rows, and the primary key extends it
 (``_slice_row``) so that rows of a load job that ran twice load once. dlt's own classes are
@@ -35,7 +35,7 @@ from dlt.common.storages.load_package import LoadJobInfo
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
-from .catalog import SLICES_HINT
+from .catalog import SOURCE_HINT
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,12 @@ def keys_nested(table: Any) -> bool:
 
 
 def is_slice_table(table: Any) -> bool:
-    """True for a query-type table (``SLICES_HINT``) merged by delete-insert on a merge key whose
-    columns are all primary-key columns: the only tables this module changes the merge of."""
+    """True for a table of this source (``SOURCE_HINT``) merged by delete-insert on a merge key
+    whose columns are all primary-key columns (the query-type tables): the only tables this
+    module changes the merge of."""
     strategy = table.get("x-merge-strategy", "delete-insert")
     return (
-        bool(table.get(SLICES_HINT))
+        bool(table.get(SOURCE_HINT))
         and table.get("write_disposition") == "merge"
         and strategy == "delete-insert"
         and keys_nested(table)

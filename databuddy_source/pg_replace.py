@@ -22,12 +22,13 @@ package, as with dlt's merge. Once the job has completed, dlt's merge job for th
 created.
 
 Anything else takes dlt's staged merge: other destinations, tables of another shape
-(the RPC collections, ``sync_log``), tables without ``x-databuddy-slices``
-(``catalog.SLICES_HINT``: any other source's), or a table with more than one file in the
+(the RPC collections, ``sync_log``), tables without ``x-databuddy-source``
+(``catalog.SOURCE_HINT``: any other source's), or a table with more than one file in the
 package, where per-file transactions could delete each other's rows.
 
-The jobs of the query-type tables also open their ADBC connection from one ADBC database per
-process and server (:class:`SharedDatabaseCopyJob`): dlt makes a new database per job, and the
+The Parquet jobs of this source's tables (``SOURCE_HINT``: the query-type tables and
+``sync_log``) also open their ADBC connection from one ADBC database per process and server
+(:class:`SharedDatabaseCopyJob`): dlt makes a new database per job, and the
 driver's database setup costs 0.18 s of CPU, a connection from an existing one 0.01 s.
 
 Only :class:`SlicePostgresClient`, the client of ``databuddy_source.destinations.postgres``,
@@ -52,6 +53,7 @@ from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
+from .catalog import SOURCE_HINT
 from .fast_clients import SliceMergeMixin
 from .merge_keys import is_slice_table
 
@@ -226,7 +228,7 @@ class SlicePostgresClient(SliceMergeMixin, PostgresClient):
             qualified = self.sql_client.make_qualified_table_name(table["name"])
             return SliceReplaceJob(file_path, table, qualified, schema_name)
         job = super().create_load_job(table, file_path, load_id, restore)
-        if is_slice_table(table) and type(job) is PostgresParquetCopyJob:
+        if table.get(SOURCE_HINT) and type(job) is PostgresParquetCopyJob:
             return SharedDatabaseCopyJob(file_path)
         return job
 

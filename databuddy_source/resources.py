@@ -18,7 +18,7 @@ import pyarrow as pa
 from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, SLICES_HINT, TableSpec
+from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec
 from .client import Databuddy
 from .discovery import Parents
 from .errors import APIError, AuthenticationError
@@ -323,9 +323,9 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         seen["rows"] = 0
         return with_load_id(batch)
 
-    # marks the table as this source's: only for such tables do the destinations of
-    # databuddy_source.destinations load faster than dlt's own (see fast_clients.py)
-    table.apply_hints(additional_table_hints={SLICES_HINT: True})
+    # this source's table: only such tables do the destinations of databuddy_source.destinations
+    # load faster than dlt's own (see fast_clients.py)
+    table.apply_hints(additional_table_hints={SOURCE_HINT: True})
     return table
 
 
@@ -365,6 +365,7 @@ def sync_log_transformer(source: DltResource, report: SyncReport) -> DltResource
             return None
         return [_log_row(report, item, r.planned, r) for r in item.results]
 
+    sync_log.apply_hints(additional_table_hints={SOURCE_HINT: True})  # see table_transformer
     return sync_log
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 import databuddy_source  # noqa: F401  (importing it must change nothing in dlt)
-from databuddy_source.catalog import SLICES_HINT
+from databuddy_source.catalog import SOURCE_HINT
 from databuddy_source.merge_keys import SliceMergeJob, is_slice_table
 
 NESTED = (['"website_id"', '"date"', '"_slice_row"'], ['"website_id"', '"date"'])
@@ -50,7 +50,7 @@ def _table(**hints: Any) -> dict[str, Any]:
 
 
 def test_only_tables_carrying_the_source_hint_are_slice_tables() -> None:
-    assert is_slice_table(_table(**{SLICES_HINT: True}))
+    assert is_slice_table(_table(**{SOURCE_HINT: True}))
     assert not is_slice_table(_table())  # the same shape from any other source
-    assert not is_slice_table(_table(**{SLICES_HINT: True, "x-merge-strategy": "upsert"}))
-    assert not is_slice_table(_table(**{SLICES_HINT: True, "write_disposition": "append"}))
+    assert not is_slice_table(_table(**{SOURCE_HINT: True, "x-merge-strategy": "upsert"}))
+    assert not is_slice_table(_table(**{SOURCE_HINT: True, "write_disposition": "append"}))
