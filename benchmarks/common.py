@@ -33,7 +33,7 @@ def emulator(*args: str) -> Iterator[str]:
     ``NOW``. Yields the base URL once it answers."""
     port = free_port()
     command = [sys.executable, "-m", "databuddy_source.emulator", "--port", str(port)]
-    command += ["--now", NOW.isoformat(), "--frozen", *args]
+    command += ["--now", NOW.isoformat(), "--frozen", "--admin", *args]  # clock, request stats
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

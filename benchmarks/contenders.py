@@ -33,6 +33,7 @@ from databuddy_source import databuddy, last_report
 from databuddy_source.arrow_answers import answer_schema, decode
 from databuddy_source.contract import query_types_by_name
 from databuddy_source.destinations import duckdb as duckdb_destination
+from databuddy_source.destinations import postgres as postgres_destination
 
 from .common import HEADERS, KEY, emulator_requests, peak_rss_mb, query_posts
 
@@ -73,6 +74,8 @@ def destination(task: dict[str, Any], name: str) -> Any:
     """The peers' destinations as dlt makes them by default; the connector's as daily_sync.py
     makes them."""
     if task["destination"] == "postgres":
+        if name == "connector":
+            return postgres_destination(task["postgres_dsn"])
         return dlt.destinations.postgres(task["postgres_dsn"])
     path = Path(task["workdir"]) / f"{name}.duckdb"
     if name == "connector":

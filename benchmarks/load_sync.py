@@ -24,6 +24,7 @@ import httpx
 
 from databuddy_source import databuddy, last_report
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
+from databuddy_source.destinations import duckdb as duckdb_destination
 from databuddy_source.emulator.config import DEFAULT_API_KEY
 
 from .common import NOW, emulator, write_result
@@ -71,7 +72,7 @@ def main() -> None:
             "load",
             pipelines_dir=tmp,
             dataset_name="databuddy",
-            destination=dlt.destinations.duckdb(f"{tmp}/load.duckdb"),
+            destination=duckdb_destination(f"{tmp}/load.duckdb", memory_limit=None),
         )
         source = databuddy(
             api_key=DEFAULT_API_KEY,

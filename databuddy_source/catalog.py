@@ -42,6 +42,9 @@ SLICE_DATE = "date"
 HOUR = "hour"
 EMPTY_SLICE = "_empty_slice"  # hard-delete marker: a re-read slice the API answered with no rows
 SLICE_ROW = "_slice_row"  # the row's position in its slice's answer: with the merge key, unique
+# Table hint set on this source's query-type tables and ``sync_log``, and on nothing else: the
+# destinations of ``databuddy_source.destinations`` load only tables carrying it their faster way.
+SOURCE_HINT = "x-databuddy-source"
 
 # How the API reads a time zone (``timezone``): it buckets ``events_by_date`` (days and hours)
 # and ``uptime_time_series`` (days) in the zone, and parses the range of

@@ -4,6 +4,7 @@ retry policy, the rate limiter and :func:`errors.classify`."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import random
 import threading
@@ -100,6 +101,34 @@ def rate_limit_wait() -> float:
     return max((limiter.waiting() for limiter in limiters), default=0.0)
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: resolved elsewhere, so not known to stay on this machine
+        return False
+
+
+def check_base_url(base_url: object, allow_insecure_http: bool) -> str:
+    """The base URL without its trailing slash. Plain ``http://`` would send the key in the
+    clear: it is refused for any host but a loopback one unless ``allow_insecure_http``."""
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL such as {settings.DEFAULT_BASE_URL}"
+        )
+    host = httpx.URL(base_url).host
+    if base_url.startswith("http://") and not allow_insecure_http and not is_loopback(host):
+        raise ConfigurationError(
+            f"base_url {base_url!r} is plain http:// to {host!r}, which is not this machine: "
+            "the API key would travel unencrypted. Use https://, or, if that network is "
+            "trusted, opt in with allow_insecure_http=True "
+            "(SOURCES__DATABUDDY__ALLOW_INSECURE_HTTP=true)"
+        )
+    return base_url.rstrip("/")
+
+
 def shared_rate_limiter(
     secret: Secret,
     limit: int,
@@ -162,7 +191,9 @@ class Databuddy:
 
     ``client.query`` is the Query API (``/v1/query``), ``client.rpc`` the RPC API. One pooled
     ``httpx.Client`` serves every request; use the client as a context manager or call
-    :meth:`close`. ``sleep``/``clock``/``monotonic`` are injectable for tests.
+    :meth:`close`. ``sleep``/``clock``/``monotonic`` are injectable for tests. A plain
+    ``http://`` base URL is refused for any host but a loopback one (the key would travel in
+    the clear) unless ``allow_insecure_http=True``.
     """
 
     def __init__(
@@ -183,13 +214,11 @@ class Databuddy:
         clock: Clock = time.time,
         monotonic: Clock = time.monotonic,
         rng: random.Random | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         if auth not in ("x-api-key", "bearer", "session"):
             raise ConfigurationError("auth must be 'x-api-key', 'bearer' or 'session'")
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"base_url must be an http(s) URL such as {settings.DEFAULT_BASE_URL}"
-            )
+        base_url = check_base_url(base_url, allow_insecure_http)
         if max_parameters_per_request < 1:
             raise ConfigurationError("max_parameters_per_request must be at least 1")
         headers = {"user-agent": settings.USER_AGENT, "accept": "application/json"}
@@ -207,7 +236,7 @@ class Databuddy:
                 headers["authorization"] = f"Bearer {self._secret.reveal()}"
             else:
                 headers["x-api-key"] = self._secret.reveal()
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.retry_policy = retry or RetryPolicy()
         self.max_parameters_per_request = max_parameters_per_request
         self.stats = RequestStats()

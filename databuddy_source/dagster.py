@@ -45,6 +45,7 @@ from dlt.pipeline.pipeline import Pipeline
 from .catalog import table_spec
 from .destinations import DEFAULT_DUCKDB_FILE, check_duckdb_file
 from .destinations import duckdb as duckdb_destination
+from .destinations import postgres as postgres_destination
 from .errors import ConfigurationError
 from .locking import pipeline_lock
 from .options import resolve_options
@@ -264,6 +265,8 @@ def default_pipeline(
         path = dlt.config.get("destination.duckdb.credentials", str) or DEFAULT_DUCKDB_FILE
         check_duckdb_file(path, dataset_name, "destination.duckdb.credentials")
         destination = duckdb_destination(path)
+    elif destination == "postgres":
+        destination = postgres_destination()
     return dlt.pipeline(pipeline_name, destination=destination, dataset_name=dataset_name)
 
 

@@ -38,18 +38,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
-from dlt.common.schema.typing import TCdcStrategyDict, TTableFormat
+from dlt.common.schema.typing import MERGE_STRATEGIES, TTableFormat
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
 from .catalog import EMPTY_SLICE, SLICE_DATE
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # dlt 1.31 and later (cdc); the core runs on older dlt
+    from dlt.common.schema.typing import TCdcStrategyDict
 
 TABLE_FORMAT: TTableFormat = "delta"
 PARTITION_COLUMN = SLICE_DATE  # one folder per day: a re-read day rewrites only its own files
@@ -58,7 +61,13 @@ PARTITION_COLUMN = SLICE_DATE  # one folder per day: a re-read day rewrites only
 def as_delta(source: DltSource) -> DltSource:
     """Hints every table of a ``databuddy`` source to load as a Delta table, with the
     guarantees in this module's docstring. Apply it to each run's fresh source; load it with
-    ``dlt.destinations.filesystem``. Raises :class:`ConfigurationError` for ``rpc_history``."""
+    ``dlt.destinations.filesystem``. Raises :class:`ConfigurationError` for ``rpc_history``,
+    and on a dlt without the ``cdc`` merge (before 1.31)."""
+    if "cdc" not in MERGE_STRATEGIES:
+        raise ConfigurationError(
+            f"Delta tables need dlt 1.31 or later (its 'cdc' merge); dlt {dlt.__version__} is "
+            "installed: pip install 'databuddy-source[lakehouse]'"
+        )
     for resource in source.resources.values():
         _hint(resource)
     return source

@@ -33,8 +33,9 @@ MALLOC_ARENAS = 2
 
 
 def limit_malloc_arenas() -> None:
-    """Cap glibc's arenas at :data:`MALLOC_ARENAS` for the threads that start from now on (the
-    source calls it: its threads then share freed pages instead of each keeping its own).
+    """Cap glibc's arenas at :data:`MALLOC_ARENAS` for the threads that start from now on: the
+    fetch threads then share freed pages instead of each keeping its own. A setting of the
+    whole process, so only a program's ``main`` calls it (our CLI does), never the library.
     ``MALLOC_ARENA_MAX`` in the environment wins."""
     if _MALLOPT is not None and "MALLOC_ARENA_MAX" not in os.environ:
         _MALLOPT(_M_ARENA_MAX, MALLOC_ARENAS)

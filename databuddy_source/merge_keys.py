@@ -1,9 +1,12 @@
-"""Two rewrites of dlt's delete-insert merge SQL, applied when this package is imported. Both
-apply only to tables whose merge key's columns are all primary-key columns, as every query-type
-table's are: the merge key (parent id, ``date``) makes a re-read slice replace its rows, and the
-primary key extends it (``_slice_row``) so that rows of a load job that ran twice load once.
+"""A faster delete-insert merge for the query-type tables: two changes to the SQL of dlt's merge
+job, made by :class:`SliceMergeJob`, which only the clients of ``databuddy_source.destinations``
+create, and only for tables carrying ``x-databuddy-source`` (``catalog.SOURCE_HINT``) whose
+merge key's columns are all primary-key columns, as every query-type table's are: the merge key
+(parent id, ``date``) makes a re-read slice replace its rows, and the primary key extends it
+(``_slice_row``) so that rows of a load job that ran twice load once. dlt's own classes are
+never changed: every other table, pipeline and destination gets dlt's merge as it is.
 
-1. The delete. dlt 1.31 deletes destination rows matching ``pk OR merge key``; neither DuckDB
+1. The delete. dlt deletes destination rows matching ``pk OR merge key``; neither DuckDB
    nor PostgreSQL turns that OR into a hash join, so the delete is a nested loop: 205 s instead
    of 0.03 s for 1M rows against 100k staged ones (measured on DuckDB 2.0.1). A primary-key
    match implies a merge-key match, so ``pk OR merge key`` is exactly ``merge key``: only that
@@ -17,8 +20,6 @@ primary key extends it (``_slice_row``) so that rows of a load job that ran twic
    (``COUNT(*)``: 0.1 s per 1M rows on PostgreSQL), and only if the counts agree is the pass
    left out, which then changes no row. Anything else (more rows, files that are not Parquet, a
    count that fails) keeps the pass.
-
-Tables whose keys are not nested that way get dlt's SQL unchanged.
 """
 
 from __future__ import annotations
@@ -31,17 +32,14 @@ from typing import Any
 import pyarrow.parquet as pq
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.common.storages.load_package import LoadJobInfo
-from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
+
+from .catalog import SOURCE_HINT
 
 log = logging.getLogger(__name__)
 
 JOB_ROWS_HINT = "x-databuddy-job-rows"  # rows in the table's load job files, for the merge job
-
-_original_clauses = SqlMergeFollowupJob.__dict__["_gen_key_table_clauses"].__func__
-_original_merge_sql = SqlMergeFollowupJob.__dict__["gen_merge_sql"].__func__
-_original_followups = SqlJobClientBase.create_table_chain_completed_followup_jobs
 
 
 def _nests(primary_keys: Sequence[str], merge_keys: Sequence[str]) -> bool:
@@ -56,11 +54,17 @@ def keys_nested(table: Any) -> bool:
     )
 
 
-def _key_clauses(cls: Any, primary_keys: Sequence[str], merge_keys: Sequence[str]) -> list[str]:
-    if _nests(primary_keys, merge_keys):
-        primary_keys = []  # implied by the merge key: the OR is the merge key alone
-    clauses: list[str] = _original_clauses(cls, primary_keys, merge_keys)
-    return clauses
+def is_slice_table(table: Any) -> bool:
+    """True for a table of this source (``SOURCE_HINT``) merged by delete-insert on a merge key
+    whose columns are all primary-key columns (the query-type tables): the only tables this
+    module changes the merge of."""
+    strategy = table.get("x-merge-strategy", "delete-insert")
+    return (
+        bool(table.get(SOURCE_HINT))
+        and table.get("write_disposition") == "merge"
+        and strategy == "delete-insert"
+        and keys_nested(table)
+    )
 
 
 def job_rows(table_name: str, jobs: Sequence[LoadJobInfo]) -> int | None:
@@ -95,40 +99,44 @@ def staged_rows(table: Any, sql_client: SqlClientBase[Any]) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def _followups(
-    self: Any, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
-) -> Any:
+def with_job_rows(table_chain: Sequence[Any], completed_jobs: Sequence[LoadJobInfo] | None) -> Any:
+    """``table_chain`` with the rows of its root's job files noted on the root (for
+    :class:`SliceMergeJob`), if it is a slice table and they could all be read."""
     root = table_chain[0]
-    merged = root.get("write_disposition") == "merge"
-    if merged and completed_table_chain_jobs and keys_nested(root):
-        rows = job_rows(root["name"], completed_table_chain_jobs)
+    if completed_jobs and is_slice_table(root):
+        rows = job_rows(root["name"], completed_jobs)
         if rows is not None:
-            table_chain = [{**root, JOB_ROWS_HINT: rows}, *table_chain[1:]]
-    return _original_followups(self, table_chain, completed_table_chain_jobs)
+            return [{**root, JOB_ROWS_HINT: rows}, *table_chain[1:]]
+    return table_chain
 
 
-def _merge_sql(cls: Any, table_chain: Sequence[Any], sql_client: SqlClientBase[Any]) -> list[str]:
-    root = table_chain[0]
-    expected = root.get(JOB_ROWS_HINT)
-    if expected is not None and not root.get("x-stage-data-deduplicated"):
-        staged = staged_rows(root, sql_client)
-        if staged == expected:
-            table_chain = [{**root, "x-stage-data-deduplicated": True}, *table_chain[1:]]
-        else:
-            log.warning(
-                "%s: %s rows staged from %s in its load jobs (a job ran twice): deduplicating",
-                root["name"],
-                staged,
-                expected,
-            )
-    statements: list[str] = _original_merge_sql(cls, table_chain, sql_client)
-    return statements
+class SliceMergeJob(SqlMergeFollowupJob):
+    """dlt's delete-insert merge job, with the two changes of the module doc (for tables that
+    :func:`is_slice_table` accepts; the clients only create it for those)."""
 
+    @classmethod
+    def _gen_key_table_clauses(
+        cls, primary_keys: Sequence[str], merge_keys: Sequence[str]
+    ) -> list[str]:
+        if _nests(primary_keys, merge_keys):
+            primary_keys = []  # implied by the merge key: the OR is the merge key alone
+        clauses: list[str] = super()._gen_key_table_clauses(primary_keys, merge_keys)
+        return clauses
 
-def apply() -> None:
-    if getattr(SqlMergeFollowupJob, "_databuddy_key_clauses", False):
-        return
-    SqlMergeFollowupJob._gen_key_table_clauses = classmethod(_key_clauses)  # type: ignore[method-assign,assignment]
-    SqlMergeFollowupJob.gen_merge_sql = classmethod(_merge_sql)  # type: ignore[method-assign,assignment]
-    SqlJobClientBase.create_table_chain_completed_followup_jobs = _followups  # type: ignore[method-assign]
-    SqlMergeFollowupJob._databuddy_key_clauses = True  # type: ignore[attr-defined]
+    @classmethod
+    def gen_merge_sql(cls, table_chain: Sequence[Any], sql_client: SqlClientBase[Any]) -> list[str]:
+        root = table_chain[0]
+        expected = root.get(JOB_ROWS_HINT)
+        if expected is not None and not root.get("x-stage-data-deduplicated"):
+            staged = staged_rows(root, sql_client)
+            if staged == expected:
+                table_chain = [{**root, "x-stage-data-deduplicated": True}, *table_chain[1:]]
+            else:
+                log.warning(
+                    "%s: %s rows staged from %s in its load jobs (a job ran twice): deduplicating",
+                    root["name"],
+                    staged,
+                    expected,
+                )
+        statements: list[str] = super().gen_merge_sql(table_chain, sql_client)
+        return statements

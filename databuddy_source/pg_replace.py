@@ -21,14 +21,18 @@ staging nor the per-key dedup pass is needed. Readers see the table before or af
 package, as with dlt's merge. Once the job has completed, dlt's merge job for the table is not
 created.
 
-Anything else takes dlt's staged merge unchanged: other destinations, tables of another shape
-(the RPC collections, ``sync_log``), or a table with more than one file in the package, where
-per-file transactions could delete each other's rows.
+Anything else takes dlt's staged merge: other destinations, tables of another shape
+(the RPC collections, ``sync_log``), tables without ``x-databuddy-source``
+(``catalog.SOURCE_HINT``: any other source's), or a table with more than one file in the
+package, where per-file transactions could delete each other's rows.
 
-Every Parquet load job on PostgreSQL (these and dlt's own) also opens its ADBC connection from
-one ADBC database per process and server: dlt makes a new database per job, and the driver's
-database setup costs 0.18 s of CPU, a connection from an existing one 0.01 s (five jobs a
-package).
+The Parquet jobs of this source's tables (``SOURCE_HINT``: the query-type tables and
+``sync_log``) also open their ADBC connection from one ADBC database per process and server
+(:class:`SharedDatabaseCopyJob`): dlt makes a new database per job, and the
+driver's database setup costs 0.18 s of CPU, a connection from an existing one 0.01 s.
+
+Only :class:`SlicePostgresClient`, the client of ``databuddy_source.destinations.postgres``,
+creates these jobs; dlt's own classes are never changed.
 """
 
 from __future__ import annotations
@@ -43,54 +47,54 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dlt.common.data_writers.escape import escape_postgres_literal
+from dlt.common.destination.client import JobClientBase
 from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
 from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
-from dlt.destinations.job_client_impl import SqlJobClientBase
 
-from . import merge_keys
+from .catalog import SOURCE_HINT
+from .fast_clients import SliceMergeMixin
+from .merge_keys import is_slice_table
 
 log = logging.getLogger(__name__)
 
 KEY_TYPES = {"text": "text", "date": "date", "bigint": "bigint"}  # merge key type -> SQL cast
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order
 
-_original_create_load_job = PostgresClient.create_load_job
-_original_connect = PostgresParquetCopyJob._connect
 _databases: dict[str, Any] = {}  # connection URI -> adbc_driver_manager's shared database
 _databases_lock = threading.Lock()
 
 
-def _connect(self: PostgresParquetCopyJob) -> Any:
-    """An ADBC connection from this process's database for the job's server (see module doc);
-    dlt's own way if this ADBC version has no shareable database."""
-    from adbc_driver_manager import _lib, dbapi
+class SharedDatabaseCopyJob(PostgresParquetCopyJob):
+    """dlt's Parquet copy job, its ADBC connection opened from this process's database for the
+    job's server (see module doc)."""
 
-    shared = getattr(dbapi, "_SharedDatabase", None)
-    if shared is None:
-        return _original_connect(self)
-    config: Any = self._job_client.config
-    uri = config.credentials.to_native_representation()
-    with _databases_lock:
-        try:
-            database = _databases.get(uri)
-            if database is None:
-                driver = get_adbc_driver_location()
-                database = _databases[uri] = shared(_lib.AdbcDatabase(driver=driver, uri=uri))
-            connection = _lib.AdbcConnection(database._db)
-        except Exception:
-            _databases.pop(uri, None)  # the next job sets the database up again
-            raise
-    return dbapi.Connection(database, connection)
+    def _connect(self) -> Any:
+        from adbc_driver_manager import _lib, dbapi
+
+        shared = getattr(dbapi, "_SharedDatabase", None)
+        if shared is None:  # this ADBC version has no shareable database: dlt's own way
+            return super()._connect()
+        config: Any = self._job_client.config
+        uri = config.credentials.to_native_representation()
+        with _databases_lock:
+            try:
+                database = _databases.get(uri)
+                if database is None:
+                    driver = get_adbc_driver_location()
+                    database = _databases[uri] = shared(_lib.AdbcDatabase(driver=driver, uri=uri))
+                connection = _lib.AdbcConnection(database._db)
+            except Exception:
+                _databases.pop(uri, None)  # the next job sets the database up again
+                raise
+        return dbapi.Connection(database, connection)
 
 
 def replaces_slices(table: Any, tables: Any) -> bool:
-    """A root table merged by delete-insert on a merge key nested in its primary key, with one
-    boolean hard-delete column and no nested tables: every query-type table, nothing else."""
-    disposition = table.get("write_disposition")
-    strategy = table.get("x-merge-strategy", "delete-insert")
-    if disposition != "merge" or strategy != "delete-insert" or table.get("parent"):
+    """A query-type table (``is_slice_table``): a root table merged by delete-insert on a merge
+    key nested in its primary key, with one boolean hard-delete column and no nested tables."""
+    if not is_slice_table(table) or table.get("parent"):
         return False
     markers = get_columns_names_with_prop(table, "hard_delete")
     if len(markers) != 1 or table["columns"][markers[0]].get("data_type") != "bool":
@@ -100,8 +104,7 @@ def replaces_slices(table: Any, tables: Any) -> bool:
     keys = get_columns_names_with_prop(table, "merge_key")
     if any(table["columns"][k].get("data_type") not in KEY_TYPES for k in keys):
         return False
-    nested = get_nested_tables(tables, table["name"])
-    return merge_keys.keys_nested(table) and len(nested) == 1
+    return len(get_nested_tables(tables, table["name"])) == 1
 
 
 def delete_keys_sql(
@@ -142,7 +145,7 @@ def _package_files(file_path: str, table_name: str) -> set[str]:
     return found
 
 
-def _alone_in_package(file_path: str, table_name: str) -> bool:
+def alone_in_package(file_path: str, table_name: str) -> bool:
     """True if ``file_path`` is a Parquet file and ``table_name``'s only job file in its
     package: the test for a ``SliceReplaceJob``, made again when the merge job would be."""
     parsed = ParsedLoadJobFileName.parse(Path(file_path).name)
@@ -150,7 +153,7 @@ def _alone_in_package(file_path: str, table_name: str) -> bool:
     return parsed.file_format == "parquet" and files == {parsed.file_id}
 
 
-class SliceReplaceJob(PostgresParquetCopyJob):
+class SliceReplaceJob(SharedDatabaseCopyJob):
     """Deletes the file's slices and copies its rows, in one transaction (see module doc)."""
 
     def __init__(self, file_path: str, table: Any, qualified_table: str, schema_name: str):
@@ -201,52 +204,48 @@ class SliceReplaceJob(PostgresParquetCopyJob):
         )
 
 
-def _create_load_job(
-    self: PostgresClient, table: Any, file_path: str, load_id: str, restore: bool = False
-) -> Any:
-    if (
-        replaces_slices(table, self.schema.tables)
-        and _alone_in_package(file_path, table["name"])
-        and not self.sql_client.is_staging_dataset_active
-    ):
-        schema_name = self.sql_client.escape_column_name(
-            self.sql_client.dataset_name, quote=False, casefold=True
-        )
-        qualified = self.sql_client.make_qualified_table_name(table["name"])
-        return SliceReplaceJob(file_path, table, qualified, schema_name)
-    return _original_create_load_job(self, table, file_path, load_id, restore)
-
-
 def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
     """True if the table's only job in this package was a ``SliceReplaceJob``."""
     own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
-    return len(own) == 1 and _alone_in_package(own[0].file_path, table["name"])
+    return len(own) == 1 and alone_in_package(own[0].file_path, table["name"])
 
 
-def _followups(
-    self: PostgresClient, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
-) -> Any:
-    root = table_chain[0]
-    if (
-        len(table_chain) == 1
-        and completed_table_chain_jobs
-        and replaces_slices(root, self.schema.tables)
-        and replaced_in_place(root, completed_table_chain_jobs)
-    ):
-        # nothing staged for this table: dlt's own (non-merge) follow-ups only
-        jobs: list[Any] = super(SqlJobClientBase, self).create_table_chain_completed_followup_jobs(
+class SlicePostgresClient(SliceMergeMixin, PostgresClient):
+    """dlt's PostgreSQL client; a slice table's package replaces its slices in place
+    (:class:`SliceReplaceJob`), or merges with :class:`SliceMergeJob` when it cannot."""
+
+    def create_load_job(
+        self, table: Any, file_path: str, load_id: str, restore: bool = False
+    ) -> Any:
+        if (
+            replaces_slices(table, self.schema.tables)
+            and alone_in_package(file_path, table["name"])
+            and not self.sql_client.is_staging_dataset_active
+        ):
+            schema_name = self.sql_client.escape_column_name(
+                self.sql_client.dataset_name, quote=False, casefold=True
+            )
+            qualified = self.sql_client.make_qualified_table_name(table["name"])
+            return SliceReplaceJob(file_path, table, qualified, schema_name)
+        job = super().create_load_job(table, file_path, load_id, restore)
+        if table.get(SOURCE_HINT) and type(job) is PostgresParquetCopyJob:
+            return SharedDatabaseCopyJob(file_path)
+        return job
+
+    def create_table_chain_completed_followup_jobs(
+        self, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
+    ) -> Any:
+        root = table_chain[0]
+        if (
+            len(table_chain) == 1
+            and completed_table_chain_jobs
+            and replaces_slices(root, self.schema.tables)
+            and replaced_in_place(root, completed_table_chain_jobs)
+        ):
+            # nothing staged for this table: dlt's own (non-merge) follow-ups only
+            return JobClientBase.create_table_chain_completed_followup_jobs(
+                self, table_chain, completed_table_chain_jobs
+            )
+        return super().create_table_chain_completed_followup_jobs(
             table_chain, completed_table_chain_jobs
         )
-        return jobs
-    return SqlJobClientBase.create_table_chain_completed_followup_jobs(
-        self, table_chain, completed_table_chain_jobs
-    )
-
-
-def apply() -> None:
-    if getattr(PostgresClient, "_databuddy_slice_replace", False):
-        return
-    PostgresClient.create_load_job = _create_load_job  # type: ignore[method-assign]
-    PostgresParquetCopyJob._connect = _connect  # type: ignore[method-assign]
-    PostgresClient.create_table_chain_completed_followup_jobs = _followups  # type: ignore[method-assign,assignment]
-    PostgresClient._databuddy_slice_replace = True  # type: ignore[attr-defined]

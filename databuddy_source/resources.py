@@ -13,9 +13,10 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, TableSpec, select_live
+from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec, select_live
 from .client import Databuddy
 from .discovery import Parents, read_catalogue
 from .errors import AuthenticationError
@@ -333,9 +334,25 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         batch = pa.concat_tables(held, promote_options="default").combine_chunks()
         held.clear()
         seen["rows"] = 0
-        return batch
+        return with_load_id(batch)
 
+    # this source's table: only such tables do the destinations of databuddy_source.destinations
+    # load faster than dlt's own (see fast_clients.py)
+    table.apply_hints(additional_table_hints={SOURCE_HINT: True})
     return table
+
+
+def with_load_id(batch: pa.Table) -> pa.Table:
+    """``batch`` with dlt's ``_dlt_load_id`` (the load package it goes into), as every dlt
+    table has: dlt adds it to dict rows, but to Arrow tables only when the parquet normalizer's
+    ``add_dlt_load_id`` is on, a setting of every pipeline in the process. Nullable, so that a
+    table loaded before the column existed takes it."""
+    load_id = dlt.current.load_package_state()["load_id"]
+    column = pa.repeat(pa.scalar(load_id, pa.string()), batch.num_rows)
+    index = batch.schema.get_field_index(C_DLT_LOAD_ID)
+    if index >= 0:
+        return batch.set_column(index, C_DLT_LOAD_ID, column)
+    return batch.append_column(C_DLT_LOAD_ID, column)
 
 
 def sync_log_transformer(
@@ -365,6 +382,7 @@ def sync_log_transformer(
             return None
         return [_log_row(report, item, r.planned, r) for r in item.results]
 
+    sync_log.apply_hints(additional_table_hints={SOURCE_HINT: True})  # see table_transformer
     return sync_log
 
 

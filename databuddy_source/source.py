@@ -13,12 +13,11 @@ import dlt
 import httpx
 from dlt.extract.resource import DltResource
 
-from . import merge_keys, pg_replace, settings
+from . import settings
 from .catalog import table_spec
 from .client import Databuddy
 from .custom_report_options import resolve_custom_rate_limit, resolve_reports
 from .discovery import discover
-from .memory import limit_malloc_arenas
 from .options import resolve_options
 from .planning import Window, plan
 from .report_resources import report_resources
@@ -31,9 +30,6 @@ from .resources import (
 )
 from .retry import RetryPolicy
 from .rpc_resources import COLLECTIONS, collection_resource
-
-merge_keys.apply()  # dlt's delete-insert without a redundant OR (see merge_keys.py)
-pg_replace.apply()  # on PostgreSQL, a package's slices replaced with one write (pg_replace.py)
 
 _LAST = threading.local()
 
@@ -72,6 +68,7 @@ def databuddy(
     shard: str | None = None,
     custom_reports: list[dict[str, Any]] | None = None,
     custom_rate_limit: int = settings.CUSTOM_RATE_LIMIT,
+    allow_insecure_http: bool = False,
 ) -> list[DltResource]:
     """Databuddy analytics and objects: one merge table per query type, one per RPC collection,
     one per custom report (``report_<name>``, see docs/custom-reports.md), and ``sync_log``.
@@ -111,8 +108,8 @@ def databuddy(
         timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
         retry=RetryPolicy(max_attempts=options.max_attempts),
         max_parameters_per_request=options.max_parameters_per_request,
+        allow_insecure_http=allow_insecure_http,
     )
-    limit_malloc_arenas()
     report = SyncReport()
     _LAST.report = report
     specs = {

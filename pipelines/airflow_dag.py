@@ -42,6 +42,7 @@ from dlt.helpers.airflow_helper import PipelineTasksGroup
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from databuddy_source import databuddy, last_report, settings
+from databuddy_source.destinations import destination_for
 
 try:  # Airflow 3
     from airflow.sdk import DAG, get_current_context
@@ -180,7 +181,7 @@ def shard_pipeline(dag_settings: DagSettings, shard: int) -> Any:
     """The dlt pipeline of one shard, named like ``daily_sync.py --shard``'s: its own state,
     and its own staging dataset (parallel merges into one table must not share staging)."""
     suffix = f"shard_{shard}_of_{dag_settings.shards}"
-    destination = Destination.from_reference(
+    destination = destination_for(
         dag_settings.destination, staging_dataset_name_layout=f"%s_staging_{suffix}"
     )
     return dlt.pipeline(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: lint (ruff), types (mypy --strict), then pytest.
+# Set up and run the whole test suite: lint (ruff), types (mypy --strict), then pytest; with no
+# arguments, then a representative part on the oldest supported dlt and DuckDB (test_low.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
@@ -17,3 +18,7 @@ if [ ! -x /usr/bin/chromium ]; then  # the HTML report is tested in headless Chr
   else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 fi
 .venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"
+if [ $# -eq 0 ]; then
+  echo "== pytest, oldest supported versions"
+  bash scripts/test_low.sh
+fi

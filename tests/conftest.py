@@ -20,7 +20,7 @@ FIXED_NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session")
 def small_config() -> EmulatorConfig:
-    return EmulatorConfig(profile="small", now=FIXED_NOW, frozen=True, seed=7)
+    return EmulatorConfig(profile="small", now=FIXED_NOW, frozen=True, seed=7, admin=True)
 
 
 @pytest.fixture(scope="session")

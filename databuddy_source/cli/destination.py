@@ -77,10 +77,10 @@ def build_pipeline(args: argparse.Namespace) -> Any:
         else:
             memory_limit = None if limit == "none" else limit
             destination = duckdb_destination(path, memory_limit=memory_limit, **config)
-    elif config:
-        from dlt.common.destination import Destination
+    else:  # PostgreSQL through this package's faster clients; anything else is dlt's own
+        from ..destinations import destination_for
 
-        destination = Destination.from_reference(destination, **config)
+        destination = destination_for(destination, **config)
     return dlt.pipeline(
         pipeline_name=pipeline_name(args),
         destination=destination,

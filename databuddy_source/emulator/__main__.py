@@ -118,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long a repeated identical query may be answered from the cache (0: off)",
     )
     p.add_argument(
+        "--admin",
+        action="store_true",
+        help="mount the admin routes under /__emulator__/ (clock, faults, stats, object edits; "
+        "for tests and benchmarks): off by default, since they change what the API answers",
+    )
+    p.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return p.parse_args(argv)
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             result_cache=args.result_cache,
             api_version=args.api_version,
             query_cache_seconds=args.query_cache_seconds,
+            admin=args.admin,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

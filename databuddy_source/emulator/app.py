@@ -84,10 +84,13 @@ class Emulator:
             *query_routes.routes(self.store, self.limiter),
             *query_compile.routes(self.store, self.compile_limiter),
             *query_custom.routes(self.store, self.custom_limiter),
-            *admin.routes(self.store, self.faults, self.limiter, self.stats),
-            *rpc.admin_routes(self.store),
             *rpc.routes(self.store),
         ]
+        if self.config.admin:
+            routes[-1:-1] = [
+                *admin.routes(self.store, self.faults, self.limiter, self.stats),
+                *rpc.admin_routes(self.store),
+            ]
         app = Starlette(routes=routes)
         app.add_exception_handler(404, lambda request, exc: not_found())
         app.add_exception_handler(405, lambda request, exc: not_found())

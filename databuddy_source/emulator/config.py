@@ -55,6 +55,10 @@ class EmulatorConfig:
         """True when the current API version is served (plan gate, anonymous limits, ...)."""
         return self.api_version == CURRENT_API_VERSION
 
+    # The admin surface under /__emulator__/ (clock, faults, stats, object edits): it changes
+    # what the API answers, so it is mounted only when asked for (tests, benchmarks).
+    admin: bool = False
+
     def __post_init__(self) -> None:
         if not self.api_key.startswith("dbdy_") or not 10 <= len(self.api_key) <= 200:
             raise ValueError("api_key must start with 'dbdy_' and be 10-200 characters long")

@@ -13,7 +13,7 @@ import dlt
 import httpx
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from databuddy_source import databuddy, last_report
+from databuddy_source import databuddy, destinations, last_report
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import QueryType, query_types_by_name
 from databuddy_source.emulator.server import EmulatorServer
@@ -38,7 +38,7 @@ def make_pipeline(
         pipeline_name=name,
         pipelines_dir=str(tmp / "pipelines"),
         dataset_name=dataset,
-        destination=destination or dlt.destinations.duckdb(str(tmp / f"{name}.duckdb")),
+        destination=destination or destinations.duckdb(tmp / f"{name}.duckdb", memory_limit=None),
     )
 
 

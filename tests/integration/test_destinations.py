@@ -7,7 +7,7 @@ from pathlib import Path
 import dlt
 import pytest
 
-from databuddy_source.destinations import DUCKDB_MEMORY_LIMIT, duckdb
+from databuddy_source.destinations import DUCKDB_MEMORY_LIMIT, duckdb, fast_clients_tested, postgres
 
 
 def _memory_limit(destination: object, tmp_path: Path, name: str) -> str:
@@ -42,3 +42,49 @@ def test_the_demo_tour_names_the_file_it_loaded(
     out = capsys.readouterr().out
     assert f"Loaded into {path} " in out
     assert f"duckdb.connect('{path}')" in out
+
+
+def test_duckdb_file_and_settings_come_from_dlt_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "from_env.duckdb"))
+    monkeypatch.setenv("DESTINATION__WAREHOUSE__CREDENTIALS", str(tmp_path / "named.duckdb"))
+    assert _memory_limit(duckdb(), tmp_path, "e") == "122.0 MiB"  # capped, file from config
+    assert _memory_limit(duckdb(destination_name="warehouse"), tmp_path, "n") == "122.0 MiB"
+    assert (tmp_path / "from_env.duckdb").exists() and (tmp_path / "named.duckdb").exists()
+    assert duckdb().destination_type == dlt.destinations.duckdb().destination_type
+
+
+def test_postgres_credentials_come_from_dlt_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str, pg_dataset: str
+) -> None:
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_url)
+    destination = postgres()
+    pipeline = dlt.pipeline(
+        "pg", destination=destination, dataset_name=pg_dataset, pipelines_dir=str(tmp_path)
+    )
+    pipeline.run([{"a": 1}, {"a": 2}], table_name="t")
+    with pipeline.sql_client() as sql:
+        assert sql.execute_sql("SELECT sum(a) FROM t") == [(3,)]
+    assert destination.destination_name == "postgres"
+    assert destination.destination_type == dlt.destinations.postgres().destination_type
+
+
+def test_outside_the_tested_dlt_range_dlt_own_clients_load(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlt.destinations.impl.duckdb.duck import DuckDbClient
+    from dlt.destinations.impl.postgres.postgres import PostgresClient
+
+    assert not fast_clients_tested("1.27.2") and not fast_clients_tested("2.0.0")
+    assert fast_clients_tested("1.28.0") and fast_clients_tested("1.31.9")
+    monkeypatch.setattr(dlt, "__version__", "9.0.0")
+    with caplog.at_level("WARNING", logger="databuddy_source"):
+        assert duckdb(Path("x.duckdb")).client_class is DuckDbClient
+        assert postgres().client_class is PostgresClient
+    said = [r.message for r in caplog.records if r.message.startswith("dlt 9.0.0")]
+    assert said == [
+        "dlt 9.0.0 is outside the range the faster Databuddy loads were tested with "
+        "(1.28 to 1.31): loading with dlt's own clients"
+    ]

@@ -23,7 +23,7 @@ import dlt
 import httpx
 import pytest
 
-from databuddy_source import databuddy, last_report
+from databuddy_source import databuddy, destinations, last_report
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import rpc_procedures
 from databuddy_source.destinations import duckdb as duckdb_destination
@@ -70,7 +70,7 @@ def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
         dataset = request.getfixturevalue("pg_dataset")
-        return make_pipeline(tmp_path, destination=dlt.destinations.postgres(url), dataset=dataset)
+        return make_pipeline(tmp_path, destination=destinations.postgres(url), dataset=dataset)
     pytest.importorskip("sqlalchemy", reason="pip install 'dlt[sqlalchemy]'")
     sqlite = dlt.destinations.sqlalchemy(f"sqlite:///{tmp_path}/warehouse.db")
     return make_pipeline(tmp_path, destination=sqlite)

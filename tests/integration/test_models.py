@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
+from databuddy_source import destinations
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.models import MODELS, ModelsError, create_models
 
@@ -63,7 +63,7 @@ def modelled(
     else:
         url = request.getfixturevalue("postgres_url")
         dataset = f"models_{uuid.uuid4().hex[:10]}"
-        pipeline = make_pipeline(tmp, destination=dlt.destinations.postgres(url), dataset=dataset)
+        pipeline = make_pipeline(tmp, destination=destinations.postgres(url), dataset=dataset)
     sync_for_models(pipeline, server)
     report = create_models(pipeline)
     assert report.skipped == {}, report.describe()

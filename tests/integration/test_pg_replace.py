@@ -12,11 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pyarrow as pa
 import pytest
 
-from databuddy_source import resources
+from databuddy_source import destinations, resources
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.pg_replace import delete_keys_sql
@@ -36,7 +35,7 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 @pytest.fixture()
 def pipeline(tmp_path: Path, postgres_url: str, pg_dataset: str) -> Any:
     return make_pipeline(
-        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+        tmp_path, destination=destinations.postgres(postgres_url), dataset=pg_dataset
     )
 
 

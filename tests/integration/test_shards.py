@@ -13,10 +13,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import dlt
 import httpx
 import pytest
 
+from databuddy_source import destinations
 from databuddy_source.discovery import Parents, shard_of
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
@@ -94,7 +94,7 @@ def test_concurrent_shards_load_one_dataset_exactly(
     for result in run_workers(tmp_path, server, postgres_url, pg_dataset, "2026-03-15"):
         assert result.returncode == 0, result.stderr[-3000:]
     reader = make_pipeline(
-        tmp_path, "reader", destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+        tmp_path, "reader", destination=destinations.postgres(postgres_url), dataset=pg_dataset
     )
     assert assert_all_tables_equal_truth(reader, server, START, date(2026, 3, 14)) > 1_000
 

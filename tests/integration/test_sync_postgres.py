@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import dlt
 import httpx
 import pytest
 
+from databuddy_source import destinations
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
@@ -29,7 +29,7 @@ def test_postgres_tables_equal_ground_truth(
     server: EmulatorServer, tmp_path: Path, postgres_url: str, pg_dataset: str
 ) -> None:
     pipeline = make_pipeline(
-        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+        tmp_path, destination=destinations.postgres(postgres_url), dataset=pg_dataset
     )
     report = sync(pipeline, server, start_date=START.isoformat(), include_today=True)
     assert report.failures == []

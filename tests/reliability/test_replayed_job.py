@@ -19,10 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
-from databuddy_source import databuddy
+from databuddy_source import databuddy, destinations
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
@@ -39,7 +38,7 @@ KILLED_LOAD = textwrap.dedent(
     """
     import os, sys
     import dlt
-    import databuddy_source  # noqa: F401  (the merge rewrites)
+    from databuddy_source import destinations
     from dlt.common.storages.load_package import PackageStorage
 
     pipelines_dir, name, dataset, kind, target, table = sys.argv[1:]
@@ -51,7 +50,7 @@ KILLED_LOAD = textwrap.dedent(
         return record(self, load_id, file_name, state, failed_message)
 
     PackageStorage.save_pending_transition = die_once_committed
-    destination = getattr(dlt.destinations, kind)(target)
+    destination = getattr(destinations, kind)(target)
     dlt.pipeline(name, pipelines_dir=pipelines_dir, dataset_name=dataset,
                  destination=destination).load()
     """
@@ -138,7 +137,7 @@ def test_postgres_replays_leave_each_row_once(
     server: EmulatorServer, tmp_path: Path, postgres_url: str, pg_dataset: str, replay: bool
 ) -> None:
     pipeline = make_pipeline(
-        tmp_path, destination=dlt.destinations.postgres(postgres_url), dataset=pg_dataset
+        tmp_path, destination=destinations.postgres(postgres_url), dataset=pg_dataset
     )
     committed: list[int] = []
 

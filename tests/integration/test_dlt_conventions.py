@@ -1,0 +1,75 @@
+"""dlt's conventions on the synced tables: every query-type row carries the ``_dlt_load_id`` of
+the package that wrote it, so joins with ``_dlt_loads`` work (on DuckDB through dlt's merge, on
+PostgreSQL through the in-place replace of pg_replace.py), and ``pipeline.dataset()`` reads the
+tables (it broke with sqlglot 30.22+; pyproject.toml keeps sqlglot below)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from databuddy_source import destinations
+from databuddy_source.emulator.config import EmulatorConfig
+from databuddy_source.emulator.server import EmulatorServer
+
+from .syncing import make_pipeline, sync
+
+TABLES = ["top_pages", "events_by_date"]
+
+
+@pytest.fixture()
+def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
+        yield srv
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "duckdb":
+        return make_pipeline(tmp_path)
+    url, dataset = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_dataset")
+    return make_pipeline(tmp_path, destination=destinations.postgres(url), dataset=dataset)
+
+
+def loads_per_row(pipeline: Any, table: str) -> dict[str, int]:
+    """Rows of ``table`` per load id, joined to ``_dlt_loads`` (status 0: completed)."""
+    query = (
+        f"SELECT l.load_id, count(*) FROM {table} t JOIN _dlt_loads l "
+        "ON t._dlt_load_id = l.load_id WHERE l.status = 0 GROUP BY l.load_id"
+    )
+    with pipeline.sql_client() as sql:
+        return {str(load_id): int(n) for load_id, n in sql.execute_sql(query)}
+
+
+def row_count(pipeline: Any, table: str) -> int:
+    with pipeline.sql_client() as sql:
+        return int(sql.execute_sql(f"SELECT count(*) FROM {table}")[0][0])
+
+
+def test_every_row_joins_the_load_that_wrote_it(server: EmulatorServer, pipeline: Any) -> None:
+    sync(pipeline, server, queries=TABLES, start_date="2026-03-08", rpc_collections=["none"])
+    first = pipeline.last_trace.last_load_info.loads_ids[-1]
+    for table in TABLES:
+        assert loads_per_row(pipeline, table) == {first: row_count(pipeline, table)} != {first: 0}
+    # the next run re-reads the lookback days: their rows now belong to the second load
+    sync(pipeline, server, queries=TABLES, rpc_collections=["none"])
+    second = pipeline.last_trace.last_load_info.loads_ids[-1]
+    for table in TABLES:
+        per_load = loads_per_row(pipeline, table)
+        assert set(per_load) == {first, second}, table
+        assert sum(per_load.values()) == row_count(pipeline, table)
+    column = pipeline.default_schema.get_table_columns("top_pages")["_dlt_load_id"]
+    assert column["data_type"] == "text"
+
+
+def test_pipeline_dataset_reads_the_synced_tables(server: EmulatorServer, pipeline: Any) -> None:
+    sync(pipeline, server, queries=TABLES, start_date="2026-03-12", rpc_collections=["none"])
+    dataset = pipeline.dataset()
+    for table in TABLES:
+        rows = dataset[table].select("website_id", "date", "_dlt_load_id").fetchall()
+        assert len(rows) == row_count(pipeline, table) > 0
+    assert len(dataset.top_pages.limit(5).fetchall()) == 5
