@@ -1,0 +1,45 @@
+"""Every current website query type answers the same on the emulator as on the real server.
+
+Runs only with a real server (see ``harness.SKIP_REASON``); one run of the whole matrix per
+session (about 30 requests, paced under the real rate limit), then one test per type and time
+zone. Types listed in ``explained.EXPLAINED`` are expected to differ, for the reason given there.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .explained import EXPLAINED
+from .harness import SKIP_REASON, TIMEZONES, RealServer, current_types, is_gated
+from .matrix import Run
+from .session import conformance_run
+
+pytestmark = pytest.mark.conformance
+
+CASES = [
+    (t["name"], tz) for t in current_types() for tz in TIMEZONES if tz == "UTC" or not is_gated(t)
+]
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    real = RealServer.from_env()
+    if real is None:
+        pytest.skip(SKIP_REASON)
+    return conformance_run(real, log=lambda _m: None)
+
+
+@pytest.mark.parametrize(("name", "tz"), CASES, ids=[f"{n}-{tz}" for n, tz in CASES])
+def test_type_answers_like_the_real_server(run: Run, name: str, tz: str) -> None:
+    outcome = run.outcomes.get((name, tz))
+    assert outcome is not None, f"{name} was not compared in {tz}"
+    if name in EXPLAINED:
+        if outcome.identical:
+            pytest.fail(f"{name} is listed as differing ({EXPLAINED[name]}) but is identical")
+        pytest.xfail(EXPLAINED[name])
+    assert outcome.identical, "\n".join(f"{c}: {'; '.join(p)}" for c, p in outcome.diffs.items())
+
+
+def test_free_plan_gate_answers_402(run: Run) -> None:
+    gate = [p for c, p in run.request_level if c.startswith("plan gate")]
+    assert not gate, gate
