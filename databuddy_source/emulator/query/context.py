@@ -124,6 +124,8 @@ RAW_TABLES: dict[str, RawTable] = {
     ),
 }
 
+RANGE_IN_TIMEZONE = frozenset({"uptime_time_series"})
+
 FilterOp = Literal["eq", "ne", "contains", "not_contains", "starts_with", "in", "not_in"]
 
 
@@ -180,7 +182,9 @@ class QueryContext:
         return self.granularity == "hourly" and self.qtype.hourly_supported
 
     def _to_utc(self, local: datetime) -> datetime:
-        if not self.qtype.timezone_aware or self.timezone == "UTC":
+        # The range is read as UTC whatever the time zone (it only moves buckets), except for
+        # the uptime series, whose range is read in the request's time zone.
+        if self.qtype.name not in RANGE_IN_TIMEZONE or self.timezone == "UTC":
             return local
         aware = local.replace(tzinfo=ZoneInfo(self.timezone))
         return aware.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)

@@ -39,11 +39,14 @@ class Built:
 
     ``order_by`` must make the order total (end with a unique tie-breaker) so pages never
     overlap. ``sortable`` is false for types that keep their own order whatever sortBy says.
+    ``post`` reshapes the page after LIMIT/OFFSET (rows merged by a readable name, say); the
+    SQL's columns are then its input and its output must have the contract's columns.
     """
 
     sql: str
     order_by: str
     sortable: bool = True
+    post: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
 
 Builder = Callable[[QueryContext], Built]
@@ -130,6 +133,8 @@ def run_parameter(cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> list[dic
     except duckdb.Error as exc:  # a database error is passed through, as the API does
         raise ParameterError(str(exc).split("\n", 1)[0]) from exc
     names = [d[0] for d in result.description or ()]
+    if built.post is not None:
+        return built.post([dict(zip(names, row, strict=True)) for row in result.fetchall()])
     if tuple(names) != qt.field_names:
         raise RuntimeError(
             f"builder of {qt.name} returned columns {names}, contract says {list(qt.field_names)}"
