@@ -752,10 +752,24 @@ def build_database(config: EmulatorConfig, registry: Registry) -> duckdb.DuckDBP
     con = duckdb.connect(":memory:", config={"threads": 2})
     gen = Generator(config, registry)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(_TDIGEST_QUANTILE)
     _create_lookups(con, gen)
     gen.build(con)
     con.execute("CHECKPOINT")
     return con
+
+
+# ClickHouse's quantileTDigest over a group small enough that every value stays its own
+# centroid (values kept as 32-bit floats): no interpolation, the value at the level's rank.
+# Large groups are compressed by ClickHouse and then differ slightly (see docs/conformance.md).
+_TDIGEST_QUANTILE = """
+CREATE MACRO tdigest_quantile(vals, q) AS (
+    CASE WHEN len(vals) = 0 THEN NULL ELSE CAST(list_sort(vals)[
+        CASE WHEN ceil(q * len(vals) - 0.5) < 1 THEN 1
+             WHEN q * len(vals) <= ceil(q * len(vals) - 0.5)
+                 THEN CAST(ceil(q * len(vals) - 0.5) AS INTEGER)
+             ELSE CAST(ceil(q * len(vals) - 0.5) AS INTEGER) + 1 END] AS DOUBLE) END)
+"""
 
 
 def _create_lookups(con: duckdb.DuckDBPyConnection, gen: Generator) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..context import QueryContext
 from ..engine import Built, builder
 from ..sql import normalized_path, pct
-from .common import attributed_views, pageviews
+from .common import attributed, attributed_views, pageviews
 
 BY_PAGEVIEWS = "visitors DESC, pageviews DESC, name ASC"
 BY_VISITORS = "visitors DESC, pageviews DESC, name ASC"
@@ -100,16 +100,17 @@ def page_performance(ctx: QueryContext) -> Built:
 
 @builder("page_time_analysis")
 def page_time_analysis(ctx: QueryContext) -> Built:
-    share = pct("count(DISTINCT session_id)", "sum(count(DISTINCT session_id)) OVER ()")
+    # Page exits with a plausible time on page (over 1 s, under an hour), per decoded path.
     return Built(
         f"""
-        SELECT {PATH} AS name, count(DISTINCT session_id) AS sessions_with_time,
+        SELECT url_decode({PATH}) AS name, count(*) AS sessions_with_time,
                count(DISTINCT anonymous_id) AS visitors,
-               round(median(time_on_page), 2) AS median_time_on_page,
-               {share} AS percentage
-        FROM {pageviews(ctx)} AS pv
-        WHERE {not_empty("path")} AND time_on_page > 0
-        GROUP BY {PATH}""",
-        "sessions_with_time DESC, visitors DESC, name ASC",
+               round(tdigest_quantile(list(time_on_page::FLOAT), 0.5), 2)
+                   AS median_time_on_page,
+               {VISITOR_SHARE} AS percentage
+        FROM {attributed(ctx)} AS pe
+        WHERE event_name = 'page_exit' AND time_on_page > 1 AND time_on_page < 3600
+        GROUP BY 1""",
+        "visitors DESC, sessions_with_time DESC, name ASC",
         sortable=False,
     )

@@ -33,7 +33,7 @@ def _avg(col: str) -> str:
 
 
 def _p50(col: str) -> str:
-    return f"round(quantile_cont({col}, 0.5) FILTER (WHERE {col} > 0), 2)"
+    return f"tdigest_quantile(list({col}::FLOAT) FILTER (WHERE {col} > 0), 0.5)"
 
 
 LOAD_METRICS = (

@@ -15,7 +15,9 @@ from .performance import VISITOR_SHARE, geo_columns, vital
 
 
 def _quantiles(*levels: int) -> str:
-    return ", ".join(f"round(quantile_cont(metric_value, {q / 100}), 4) AS p{q}" for q in levels)
+    return ", ".join(
+        f"tdigest_quantile(list(metric_value::FLOAT), {q / 100}) AS p{q}" for q in levels
+    )
 
 
 PERCENTILES = _quantiles(50, 75, 90, 95, 99)
