@@ -335,7 +335,7 @@ def test_custom_hourly_granularity_grouped_and_filtered(
         filters=[
             {"field": "metric_name", "operator": "in", "value": ["LCP", "INP"]},
             {"field": "metric_value", "operator": "gt", "value": 100},
-            {"field": "path", "operator": "starts_with", "value": "/"},
+            {"field": "path", "operator": "starts_with", "value": "https://"},  # full URLs
         ],
         granularity="hourly",
         startDate="2026-03-03T00:00:00Z",
@@ -354,7 +354,7 @@ def test_custom_hourly_granularity_grouped_and_filtered(
         "metric_name, avg(metric_value) AS avg_metric_value, count(*) AS count_all "
         "FROM web_vitals_spans "
         f"WHERE {where(site, '2026-03-03 00:00:00', '2026-03-03 23:59:59', 'timestamp')} "
-        "AND metric_name IN ('LCP', 'INP') AND metric_value > 100 AND path LIKE '/%' "
+        "AND metric_name IN ('LCP', 'INP') AND metric_value > 100 AND path LIKE 'https://%' "
         "GROUP BY 1, 2",
     )
     key = lambda row: (row["date"], row["metric_name"])  # noqa: E731
