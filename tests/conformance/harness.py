@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -281,7 +282,11 @@ def _exact_key(row: Mapping[str, Any]) -> str:
 
 
 def _error_head(message: Any) -> str:
-    return str(message or "").split(" In scope ")[0].split(". In scope")[0]
+    """A database error up to the identifier it names (ClickHouse then adds suggestions and
+    the SQL text); other errors whole."""
+    text = str(message or "")
+    m = re.match(r"^Unknown expression[^`]*`[^`]*`", text)
+    return m.group(0) if m else text
 
 
 def order_keys(t: Mapping[str, Any], columns: set[str]) -> list[tuple[str, bool]] | None:
@@ -289,6 +294,9 @@ def order_keys(t: Mapping[str, Any], columns: set[str]) -> list[tuple[str, bool]
     spec = t.get("order_by")
     if not spec:
         return None
+    resorted = re.search(r"re-sorts? by (\w+) DESC", spec)
+    if resorted:  # a plugin re-sorts the page: that is the final order
+        spec = f"{resorted.group(1)} DESC"
     keys = []
     for part in spec.split(" (")[0].split(";")[0].split(","):
         words = part.strip().split()

@@ -121,12 +121,28 @@ def _converter(kind: str, array: bool, db_type: str) -> Callable[[Any], Any] | N
     return None if db_type == "VARCHAR" else _to_str
 
 
+# Types that refuse to run without a filter on these fields.
+REQUIRED_FILTERS: dict[str, tuple[str, ...]] = {
+    "session_events": ("session_id",),
+    "profile_detail": ("anonymous_id",),
+    "profile_sessions": ("anonymous_id",),
+}
+
+
 def run_parameter(cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> list[dict[str, Any]]:
     """Rows of one parameter, in the contract's column order and JSON value types."""
     qt: QueryType = ctx.qtype
     build = BUILDERS.get(qt.name)
     if build is None:
         raise ParameterError(f"Unknown query type: {qt.name}")
+    given = {f.field for f in ctx.filters}
+    missing = [f for f in REQUIRED_FILTERS.get(qt.name, ()) if f not in given]
+    if missing:
+        raise ParameterError(
+            f"Missing required filter{'s' if len(missing) > 1 else ''}: "
+            + ", ".join(f"'{m}'" for m in missing)
+            + "."
+        )
     built = build(ctx)
     try:
         result = cur.execute(compose_sql(ctx, built))

@@ -6,35 +6,23 @@ code) and ``country_name`` (English name) to rows of country, region and city.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import country_name
 from .common import pageviews
 from .pages import BY_VISITORS, VISITOR_SHARE, dim_breakdown, not_empty
 
 
-def _page_share(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows merged by country code on the returned page: the visitors' share is recomputed over
-    the page's rows (rounded half up to 2 decimals), rows sorted by visitors (stable)."""
-    total = sum(r["visitors"] for r in rows)
-    for r in rows:
-        r["percentage"] = math.floor(r["visitors"] / total * 10_000 + 0.5) / 100 if total else 0
-    return sorted(rows, key=lambda r: -r["visitors"])
-
-
 @builder("country")
 def country(ctx: QueryContext) -> Built:
-    # Codes are unique per row here, so merging by code only recomputes the share.
     return Built(
         f"""
         SELECT g.name, g.pageviews, g.visitors, g.percentage,
                g.name AS country_code, {country_name("g.name")} AS country_name
         FROM ({dim_breakdown(ctx, "country", where=not_empty("country")).sql}) AS g""",
         BY_VISITORS,
-        post=_page_share,
+        post=merged_by_country,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import country_name, normalized_path, pct
 from .common import pageviews
 
@@ -55,6 +56,7 @@ def _load_breakdown(
         GROUP BY {group}
     """,
         "p50_load_time DESC NULLS LAST, name ASC",
+        post=merged_by_country if extra else None,
     )
 
 
@@ -141,6 +143,7 @@ WEB_VITALS_BREAKDOWN = (
 def _vitals_breakdown(
     ctx: QueryContext, name: str, present: str, group: str, extra: str = ""
 ) -> Built:
+    """Vitals per ``name``; with ``extra`` (geo columns) rows are merged by country code."""
     return Built(
         f"""
         SELECT {name} AS name, {WEB_VITALS_BREAKDOWN}{extra}
@@ -149,6 +152,7 @@ def _vitals_breakdown(
         GROUP BY {group}
     """,
         "p50_lcp DESC NULLS LAST, name ASC",
+        post=merged_by_country if extra else None,
     )
 
 
@@ -176,8 +180,9 @@ def web_vitals_by_country(ctx: QueryContext) -> Built:
 
 @builder("web_vitals_by_region")
 def web_vitals_by_region(ctx: QueryContext) -> Built:
-    extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage"
-    return _vitals_breakdown(ctx, "region || ', ' || country", "region", "region, country", extra)
+    name = "region || ', ' || country"  # no country is found in "Texas, US": its own code
+    extra = f", {name} AS country_code, {name} AS country_name, {VISITOR_SHARE} AS percentage"
+    return _vitals_breakdown(ctx, name, "region", "region, country", extra)
 
 
 @builder("web_vitals_time_series")

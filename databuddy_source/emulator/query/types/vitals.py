@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import normalized_path
 from .common import pageviews
 from .performance import VISITOR_SHARE, geo_columns, vital
@@ -65,8 +66,14 @@ P50S = ", ".join(
 )
 
 
-def _place(ctx: QueryContext, name: str, present: str, group: str, geo: bool) -> Built:
-    extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage" if geo else ""
+def _place(ctx: QueryContext, name: str, present: str, group: str, geo: str = "") -> Built:
+    """Vitals per place; ``geo``: 'country' adds the country's code and name, 'place' names the
+    place as its own code (Databuddy finds no country in "Texas, US"); both merge by code."""
+    extra = ""
+    if geo == "country":
+        extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage"
+    elif geo == "place":
+        extra = f", {name} AS country_code, {name} AS country_name, {VISITOR_SHARE} AS percentage"
     return Built(
         f"""
         SELECT {name} AS name, count(DISTINCT anonymous_id) AS visitors, {P50S},
@@ -76,27 +83,28 @@ def _place(ctx: QueryContext, name: str, present: str, group: str, geo: bool) ->
         GROUP BY {group}
     """,
         "samples DESC, name ASC",
+        post=merged_by_country if geo else None,
     )
 
 
 @builder("vitals_by_country")
 def vitals_by_country(ctx: QueryContext) -> Built:
-    return _place(ctx, "country", "country", "country", geo=True)
+    return _place(ctx, "country", "country", "country", geo="country")
 
 
 @builder("vitals_by_browser")
 def vitals_by_browser(ctx: QueryContext) -> Built:
-    return _place(ctx, "browser_name", "browser_name", "browser_name", geo=False)
+    return _place(ctx, "browser_name", "browser_name", "browser_name")
 
 
 @builder("vitals_by_region")
 def vitals_by_region(ctx: QueryContext) -> Built:
-    return _place(ctx, "region || ', ' || country", "region", "region, country", geo=True)
+    return _place(ctx, "region || ', ' || country", "region", "region, country", geo="place")
 
 
 @builder("vitals_by_city")
 def vitals_by_city(ctx: QueryContext) -> Built:
-    return _place(ctx, "city || ', ' || country", "city", "city, country", geo=True)
+    return _place(ctx, "city || ', ' || country", "city", "city, country", geo="place")
 
 
 @builder("performance_overview")
