@@ -145,8 +145,12 @@ def _fmt(value: Any) -> Any:
 def _select(table: str, columns: Sequence[str]) -> str:
     out = []
     for c in columns:
-        if c == "properties" and table != "custom_events":
-            out.append("'{}' AS properties")
+        if c == "properties":  # no properties: an empty JSON object, as the tracker sends
+            out.append(
+                "coalesce(properties, '{}') AS properties"
+                if table == "custom_events"
+                else "'{}' AS properties"
+            )
         elif c == "id" and table == "outgoing_links":
             out.append(
                 "printf('%08x-0000-4000-9000-%012x', 0, row_number() OVER (ORDER BY timestamp, "
@@ -245,8 +249,8 @@ def _insert_sql(table: str, key: str, time_col: str, columns: Sequence[str]) -> 
     for c in columns:
         if c == key:
             select.append(f"?::VARCHAR AS {c}")
-        elif c == "properties":
-            select.append("coalesce(properties, '{}') AS properties")
+        elif c == "properties":  # ClickHouse's default for a missing String is ''
+            select.append("coalesce(properties, '') AS properties")
         else:
             select.append(c)
     if table == "events":

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..context import QueryContext, filter_condition
 from ..engine import Built, builder
-from ..sql import event_time, normalized_path, pct
+from ..sql import event_time, pct
 
 HAS_PROPS = "coalesce(properties, '{}') != '{}' AND coalesce(json_valid(properties), FALSE)"
 _OWN_FILTERS = ("website_id", "property_key")  # not raw filter columns: handled here
@@ -86,7 +86,7 @@ def custom_event_properties(ctx: QueryContext) -> Built:
 
 @builder("custom_events_by_path")
 def custom_events_by_path(ctx: QueryContext) -> Built:
-    page = normalized_path("path")
+    page = "path"  # the page URL as the event recorded it (query string included)
     return Built(
         f"""
         SELECT {page} AS name, count(*) AS total_events,
@@ -98,11 +98,10 @@ def custom_events_by_path(ctx: QueryContext) -> Built:
     )
 
 
-TOTALS = f"""count(*) AS total_events, count(DISTINCT event_name) AS unique_event_types,
+TOTALS = """count(*) AS total_events, count(DISTINCT event_name) AS unique_event_types,
              count(DISTINCT anonymous_id) AS unique_users,
              count(DISTINCT session_id) AS unique_sessions,
-             count(DISTINCT CASE WHEN coalesce(path, '') != '' THEN {normalized_path("path")} END)
-                 AS unique_pages"""
+             count(DISTINCT CASE WHEN coalesce(path, '') != '' THEN path END) AS unique_pages"""
 
 
 @builder("custom_events_trends")
@@ -136,7 +135,7 @@ def custom_events_summary(ctx: QueryContext) -> Built:
 def custom_events_recent(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT event_name, namespace, {normalized_path("path")} AS path, source,
+        SELECT event_name, namespace, path, source,
                coalesce(properties, '{{}}') AS properties, anonymous_id, session_id,
                {event_time("timestamp")} AS timestamp
         FROM {events(ctx)} AS e

@@ -167,13 +167,17 @@ def prefetch(ctx: QueryContext) -> str:
 
 @builder("session_list")
 def session_list(ctx: QueryContext) -> Built:
+    # Sessions with any event in range (page exits too); their events of any time, with the
+    # website's custom events of those sessions (Databuddy lists them under fresh random ids;
+    # here a UUID-shaped hash of the event, so answers stay repeatable).
     everything = ctx.source("events", in_range=False, filtered=False)
+    custom = ctx.source("custom_events", in_range=False, filtered=False)
     return Built(
         f"""
-        WITH pv AS {pageviews(ctx)},
+        WITH pv AS (SELECT * FROM {ctx.source("events")} AS e),
              sl AS (
                 SELECT session_id, min(time) AS first_visit, max(time) AS last_visit,
-                       count(*) AS page_views,
+                       count(*) FILTER (WHERE event_name = 'screen_view') AS page_views,
                        arg_min(anonymous_id, time) AS visitor_id,
                        arg_min(coalesce(country, ''), time) AS country,
                        arg_min(coalesce(referrer, ''), time) AS referrer,
@@ -182,12 +186,19 @@ def session_list(ctx: QueryContext) -> Built:
                        arg_min(coalesce(os_name, ''), time) AS os_name
                 FROM pv GROUP BY session_id
                 ORDER BY first_visit DESC, session_id ASC {prefetch(ctx)}),
+             alle AS (
+                SELECT id, session_id, time, event_name, path, NULL::VARCHAR AS properties
+                FROM {everything} AS e WHERE session_id IN (SELECT session_id FROM sl)
+                UNION ALL
+                SELECT regexp_replace(
+                           md5(c.session_id || c.event_name || CAST(c.timestamp AS VARCHAR)),
+                           '^(.{{8}})(.{{4}})(.{{4}})(.{{4}})(.{{12}})$', '\\1-\\2-\\3-\\4-\\5'),
+                       c.session_id, c.timestamp, c.event_name, c.path,
+                       CASE WHEN coalesce(c.properties, '{{}}') != '{{}}' THEN c.properties END
+                FROM {custom} AS c WHERE c.session_id IN (SELECT session_id FROM sl)),
              ev AS (
-                SELECT e.session_id, {event_tuples()} AS events
-                FROM {everything} AS e
-                WHERE e.event_name = 'screen_view'
-                  AND e.session_id IN (SELECT session_id FROM sl)
-                GROUP BY e.session_id)
+                SELECT e.session_id, {event_tuples("e", "e.properties")} AS events
+                FROM alle AS e GROUP BY e.session_id)
         SELECT sl.session_id, {event_time("sl.first_visit")} AS first_visit,
                {event_time("sl.last_visit")} AS last_visit, sl.page_views, sl.visitor_id,
                sl.country, sl.referrer, sl.device_type, sl.browser_name, sl.os_name,
