@@ -42,8 +42,8 @@ _COUNTRY_NAMES = {c[0]: c[1] for c in dim.COUNTRIES}
 
 # ------------------------------------------------------------------ small helpers
 def round2(x: float) -> float:
-    """Round half away from zero to 2 decimals (as SQL ``round(x, 2)``)."""
-    return math.copysign(math.floor(abs(x) * 100 + 0.5) / 100, x)
+    """Round to 2 decimals, a tie to the even digit (as ClickHouse rounds floats)."""
+    return round(x, 2)
 
 
 def share(part: int, whole: int) -> float:

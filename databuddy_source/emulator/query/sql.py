@@ -86,7 +86,7 @@ def country_name(code_col: str) -> str:
 
 def pct(part: str, whole: str) -> str:
     """A share in percent, 2 decimals, 0 when the whole is 0."""
-    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE round(100.0 * ({part}) / ({whole}), 2) END)"
+    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE round_even(100.0 * ({part}) / ({whole}), 2) END)"
 
 
 def event_time(col: str) -> str:

@@ -198,7 +198,7 @@ def custom_events_property_classification(ctx: QueryContext) -> Built:
         j AS (SELECT ps.*, tv.sample_values, tv.top_sum / ps.total_count AS coverage
               FROM ps JOIN tv USING (event_name, property_key))
         SELECT event_name, property_key, cardinality, total_count,
-               round(coverage, 4) AS coverage_ratio, round(avg_length, 1) AS avg_length,
+               round_even(coverage, 4) AS coverage_ratio, round_even(avg_length, 1) AS avg_length,
                max_length, CAST(is_numeric AS INTEGER) AS is_numeric,
                CAST(is_boolean AS INTEGER) AS is_boolean,
                CAST(is_date_like AS INTEGER) AS is_date_like,
@@ -215,7 +215,7 @@ def _shares(ctx: QueryContext) -> str:
     return f"""(
         SELECT r.event_name, r.property_key, r.property_value, r.count, r.rn,
                sum(r.count) OVER w AS total,
-               round(r.count * 100.0 / sum(r.count) OVER w, 2) AS percentage,
+               round_even(r.count * 100.0 / sum(r.count) OVER w, 2) AS percentage,
                count(*) OVER w AS cardinality
         FROM {_ranked(ctx)} AS r
         WINDOW w AS (PARTITION BY r.event_name, r.property_key))"""

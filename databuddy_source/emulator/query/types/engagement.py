@@ -29,7 +29,7 @@ def _scrolled(ctx: QueryContext) -> str:
 def scroll_depth_summary(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT round(avg(scroll_depth), 1) AS avg_scroll_depth,
+        SELECT round_even(avg(scroll_depth), 1) AS avg_scroll_depth,
                count(DISTINCT session_id) AS total_sessions,
                count(DISTINCT anonymous_id) AS visitors
         FROM {_scrolled(ctx)} AS pv""",
@@ -63,7 +63,7 @@ def page_scroll_performance(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT rtrim({url_path("path")}, '/') AS name,
-               round(avg(scroll_depth), 1) AS avg_scroll_depth,
+               round_even(avg(scroll_depth), 1) AS avg_scroll_depth,
                count(DISTINCT anonymous_id) AS visitors, count(DISTINCT session_id) AS sessions,
                count(*) AS pageviews
         FROM {_scrolled(ctx)} AS pv
@@ -78,9 +78,10 @@ def interaction_summary(ctx: QueryContext) -> Built:
     interactive = "count(DISTINCT session_id) FILTER (WHERE interaction_count > 0)"
     return Built(
         f"""
-        SELECT round(avg(interaction_count), 1) AS avg_interactions,
+        SELECT round_even(avg(interaction_count), 1) AS avg_interactions,
                {interactive} AS interactive_sessions,
-               coalesce(round(100.0 * {interactive} / nullif(count(DISTINCT session_id), 0), 1), 0)
+               coalesce(round_even(100.0 * {interactive}
+                                   / nullif(count(DISTINCT session_id), 0), 1), 0)
                    AS interaction_rate,
                count(DISTINCT session_id) AS total_sessions
         FROM {pageviews(ctx)} AS pv
@@ -100,7 +101,7 @@ def retention_cohorts(ctx: QueryContext) -> Built:
         for w in range(1, RETENTION_WEEKS)
     )
     rates = ",\n".join(
-        f"round(100.0 * week_{w} / users, 2) AS week_{w}_retention"
+        f"round_even(100.0 * week_{w} / users, 2) AS week_{w}_retention"
         for w in range(1, RETENTION_WEEKS)
     )
     return Built(

@@ -89,7 +89,7 @@ def page_performance(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {PATH} AS name, count(*) AS pageviews,
-               round(avg(time_on_page) FILTER (WHERE time_on_page > 0), 2) AS avg_time_on_page,
+               round_even(avg(time_on_page) FILTER (WHERE time_on_page > 0), 2) AS avg_time_on_page,
                count(DISTINCT anonymous_id) AS visitors
         FROM {pageviews(ctx)} AS pv
         WHERE {not_empty("path")}
@@ -105,7 +105,7 @@ def page_time_analysis(ctx: QueryContext) -> Built:
         f"""
         SELECT url_decode({PATH}) AS name, count(*) AS sessions_with_time,
                count(DISTINCT anonymous_id) AS visitors,
-               round(tdigest_quantile(list(time_on_page::FLOAT), 0.5), 2)
+               round_even(tdigest_quantile(list(time_on_page::FLOAT), 0.5), 2)
                    AS median_time_on_page,
                {VISITOR_SHARE} AS percentage
         FROM {attributed(ctx)} AS pe

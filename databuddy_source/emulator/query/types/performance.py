@@ -7,6 +7,8 @@ page views that report a load time, ``performance_time_series`` counts every pag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..context import QueryContext
 from ..engine import Built, builder
 from ..merge import merged_by_country
@@ -30,7 +32,7 @@ def geo_columns(code: str) -> str:
 
 # ------------------------------------------------------------------ load timings (events)
 def _avg(col: str) -> str:
-    return f"round(avg({col}) FILTER (WHERE {col} > 0), 2)"
+    return f"round_even(avg({col}) FILTER (WHERE {col} > 0), 2)"
 
 
 def _p50(col: str) -> str:
@@ -115,9 +117,9 @@ def vital(kind: str, metric: str) -> str:
     """``avg`` or a quantile (``p50``, ``p75``…) of one metric; LCP/FCP/INP/TTFB ignore zeros."""
     cond = f"metric_name = '{metric}'" + ("" if metric == "CLS" else " AND metric_value > 0")
     if kind == "avg":
-        return f"round(avg(metric_value) FILTER (WHERE {cond}), 4)"
+        return f"round_even(avg(metric_value) FILTER (WHERE {cond}), 4)"
     q = int(kind[1:]) / 100
-    return f"round(quantile_cont(metric_value, {q}) FILTER (WHERE {cond}), 4)"
+    return f"round_even(quantile_cont(metric_value, {q}) FILTER (WHERE {cond}), 4)"
 
 
 def _named(*pairs: tuple[str, str]) -> str:
@@ -158,8 +160,10 @@ def _vitals_breakdown(
 
 @builder("web_vitals_by_page")
 def web_vitals_by_page(ctx: QueryContext) -> Built:
-    page = normalized_path("path")
-    return _vitals_breakdown(ctx, page, "path", page)
+    # grouped by the recorded URL (query string included), named by its decoded path: one
+    # page can have several rows
+    built = _vitals_breakdown(ctx, f"url_decode({normalized_path('path')})", "path", "path")
+    return replace(built, order_by="p50_lcp DESC NULLS LAST, name ASC, visitors DESC")
 
 
 @builder("web_vitals_by_browser")

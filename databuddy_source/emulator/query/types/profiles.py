@@ -195,7 +195,7 @@ def profile_sessions(ctx: QueryContext) -> Built:
     visitor = visitor_filter(ctx)
     v = lit(visitor)
     vital = (
-        f"[metric_name::{_VITAL}, round(metric_value, 3)::{_VITAL}, "
+        f"[metric_name::{_VITAL}, round_even(metric_value, 3)::{_VITAL}, "
         f"{event_time('timestamp')}::{_VITAL}, path::{_VITAL}]"
     )
     return Built(

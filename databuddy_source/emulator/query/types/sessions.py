@@ -41,8 +41,8 @@ def session_metrics(ctx: QueryContext) -> Built:
             FROM {ctx.source("events", filtered=False)} AS e
             WHERE session_id != '' GROUP BY session_id)
         SELECT count(*) AS total_sessions,
-               round(avg(duration) FILTER (WHERE duration > 0), 2) AS avg_session_duration,
-               round(100.0 * count(*) FILTER (
+               round_even(avg(duration) FILTER (WHERE duration > 0), 2) AS avg_session_duration,
+               round_even(100.0 * count(*) FILTER (
                    WHERE page_views <= 1 AND duration < 10 AND engagement_events = 0)
                    / nullif(count(*), 0), 2) AS bounce_rate,
                coalesce(sum(total_events), 0) AS total_events
@@ -75,7 +75,7 @@ def session_duration_distribution(ctx: QueryContext) -> Built:
 
 
 # A page view's own time on page in seconds, averaged (page view rows usually carry none).
-_VIEW_SECONDS = "round(avg(time_on_page / 1000) FILTER (WHERE time_on_page > 0), 2)"
+_VIEW_SECONDS = "round_even(avg(time_on_page / 1000) FILTER (WHERE time_on_page > 0), 2)"
 
 
 def _sessions_by(ctx: QueryContext, column: str) -> Built:

@@ -24,9 +24,9 @@ def summary_metrics(ctx: QueryContext) -> Built:
                     FROM base)
         SELECT ev.pageviews, ev.unique_visitors,
                count(*) FILTER (WHERE page_count >= 1) AS sessions,
-               least(100, round(100.0 * count(*) FILTER (WHERE {BOUNCED})
+               least(100, round_even(100.0 * count(*) FILTER (WHERE {BOUNCED})
                      / nullif(count(*) FILTER (WHERE page_count >= 1), 0), 2)) AS bounce_rate,
-               round(quantile_cont(duration, 0.5)
+               round_even(quantile_cont(duration, 0.5)
                      FILTER (WHERE page_count >= 1 AND duration >= 0), 2)
                    AS median_session_duration,
                ev.total_events
@@ -73,11 +73,11 @@ def events_by_date(ctx: QueryContext) -> Built:
                           s.duration
                    FROM ev LEFT JOIN s ON s.bucket = ev.date)
         SELECT date, pageviews, visitors, count(*) AS sessions,
-               least(100, round(100.0 * count(*) FILTER (WHERE {BOUNCED}) / count(*), 2))
+               least(100, round_even(100.0 * count(*) FILTER (WHERE {BOUNCED}) / count(*), 2))
                    AS bounce_rate,
-               round(quantile_cont(duration, 0.5) FILTER (WHERE duration >= 0), 2)
+               round_even(quantile_cont(duration, 0.5) FILTER (WHERE duration >= 0), 2)
                    AS median_session_duration,
-               round(pageviews / count(*), 2) AS pages_per_session
+               round_even(pageviews / count(*), 2) AS pages_per_session
         FROM j GROUP BY date, pageviews, visitors
     """,
         "date ASC",

@@ -28,7 +28,7 @@ PERCENTILES = _quantiles(50, 75, 90, 95, 99)
 def vitals_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT metric_name, {PERCENTILES}, round(avg(metric_value), 4) AS avg_value,
+        SELECT metric_name, {PERCENTILES}, round_even(avg(metric_value), 4) AS avg_value,
                count(*) AS samples
         FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY metric_name
     """,
@@ -111,10 +111,10 @@ def vitals_by_city(ctx: QueryContext) -> Built:
 def performance_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT round(avg(load_time), 2) AS avg_load_time,
-               round(avg(dom_ready_time) FILTER (WHERE dom_ready_time > 0), 2)
+        SELECT round_even(avg(load_time), 2) AS avg_load_time,
+               round_even(avg(dom_ready_time) FILTER (WHERE dom_ready_time > 0), 2)
                    AS avg_dom_ready_time,
-               round(avg(render_time) FILTER (WHERE render_time > 0), 2) AS avg_render_time
+               round_even(avg(render_time) FILTER (WHERE render_time > 0), 2) AS avg_render_time
         FROM {pageviews(ctx)} AS pv WHERE load_time > 0
     """,
         "avg_load_time",
