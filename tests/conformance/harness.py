@@ -346,7 +346,29 @@ def _mask_random_ids(rows: list[Any]) -> list[Any]:
     return out
 
 
-RANDOM_VALUES: dict[str, Callable[[list[Any]], list[Any]]] = {"session_list": _mask_random_ids}
+def _tied_ranks(rows: list[Any]) -> list[Any]:
+    """``custom_events_property_top_values``: ``rank`` numbers values by count with no
+    tie-breaker, so within equal counts of one property the ranks are compared as a set."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for r in rows:
+        groups.setdefault((r.get("event_name"), r.get("property_key"), r.get("count")), []).append(
+            r.get("rank")
+        )
+    return [
+        {
+            **r,
+            "rank": sorted(
+                groups[(r.get("event_name"), r.get("property_key"), r.get("count"))], key=str
+            ),
+        }
+        for r in rows
+    ]
+
+
+RANDOM_VALUES: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "session_list": _mask_random_ids,
+    "custom_events_property_top_values": _tied_ranks,
+}
 
 
 def compare_entry(

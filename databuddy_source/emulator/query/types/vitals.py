@@ -14,6 +14,25 @@ from ..sql import normalized_path
 from .common import pageviews
 from .performance import VISITOR_SHARE, geo_columns, vital
 
+# A filter may name the span's own columns or its session's first browser, country, region or
+# city (as Databuddy joins them from page views); others fail the parameter.
+_FILTERABLE = frozenset(
+    {
+        "path",
+        "anonymous_id",
+        "session_id",
+        "metric_name",
+        "browser_name",
+        "country",
+        "region",
+        "city",
+    }
+)
+
+
+def _spans(ctx: QueryContext) -> str:
+    return ctx.source("web_vitals_spans", filter_columns=_FILTERABLE)
+
 
 def _quantiles(*levels: int) -> str:
     return ", ".join(
@@ -30,7 +49,7 @@ def vitals_overview(ctx: QueryContext) -> Built:
         f"""
         SELECT metric_name, {PERCENTILES}, round_even(avg(metric_value), 4) AS avg_value,
                count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY metric_name
+        FROM {_spans(ctx)} AS wv GROUP BY metric_name
     """,
         "metric_name ASC",
     )
@@ -41,7 +60,7 @@ def vitals_time_series(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {ctx.bucket("timestamp")} AS date, metric_name, {PERCENTILES}, count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY 1, metric_name
+        FROM {_spans(ctx)} AS wv GROUP BY 1, metric_name
     """,
         "date ASC, metric_name ASC",
     )
@@ -53,7 +72,7 @@ def vitals_by_page(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {page} AS page, metric_name, {PERCENTILES}, count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv
+        FROM {_spans(ctx)} AS wv
         WHERE coalesce(path, '') != ''
         GROUP BY {page}, metric_name
     """,
@@ -78,7 +97,7 @@ def _place(ctx: QueryContext, name: str, present: str, group: str, geo: str = ""
         f"""
         SELECT {name} AS name, count(DISTINCT anonymous_id) AS visitors, {P50S},
                count(*) AS samples{extra}
-        FROM {ctx.source("web_vitals_spans")} AS wv
+        FROM {_spans(ctx)} AS wv
         WHERE coalesce({present}, '') != ''
         GROUP BY {group}
     """,
