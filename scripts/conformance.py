@@ -80,7 +80,24 @@ def render(run: Run) -> str:
         "(array) body. Compared: HTTP status, envelope keys and `meta`, entry success and error "
         "text, columns, JSON types, row count, row set, values (numbers within "
         f"{FLOAT_ABS} absolute or {FLOAT_REL:g} relative), and the order of the type's sort "
-        "columns where the real order is defined (rows tied on them have no defined order).",
+        "columns where the real order is defined (rows tied on them have no defined order; on a "
+        "page cut from a longer list only the sort values are compared for rows tied with the "
+        "page's first or last row). A database error is compared up to the identifier it names "
+        "(the rest quotes the server's own SQL). Values the server draws at random (custom event "
+        "ids in `session_list`) compare by shape; ranks among equal counts "
+        "(`custom_events_property_top_values`) as a set.",
+        "",
+        "What the emulator follows from this (see the emulator's query types for each rule): the "
+        "range is read in UTC whatever the time zone (which only moves buckets); breakdowns "
+        "order by visitors with no defined tie order; page views carry their session's first "
+        "referrer, UTM, country, device, browser and OS; bounce and session duration come from "
+        "`page_exit` time on page (a session without one neither bounces nor enters the median); "
+        "an empty `summary_metrics` range answers `[]`; `top_referrers`/`traffic_sources` merge "
+        "a page's rows by readable source; country breakdowns merge a page's rows by country "
+        "code and recompute the share on the page; `screen_resolution` groups by (viewport, "
+        "device type); `outbound_links` counts a click once per event of its session within "
+        "60 s; small-group `quantileTDigest` and ClickHouse's half-to-even rounding are "
+        "reproduced.",
         "",
         f"Requests: {run.requests}; real rows compared: {run.rows_compared}.",
         "",

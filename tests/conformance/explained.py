@@ -30,6 +30,20 @@ EXPLAINED: dict[str, str] = {
     ),
     "custom_events_property_classification": _PARSE_FLOAT,
     "custom_events_discovery": _PARSE_FLOAT,
-    "session_pages": "new in the current API; the emulator's catalogue does not list it yet",
-    "interesting_sessions": "new in the current API; the emulator's catalogue does not list it yet",
+    "session_pages": (
+        "new in the current API: the emulator has its builder (identical when the current "
+        "catalogue entry is loaded) but its catalogue does not list the type yet"
+    ),
+    "interesting_sessions": (
+        "new in the current API, not yet in the emulator's catalogue; with the current "
+        "catalogue entry loaded the rows are identical except that the real answer names the "
+        "first column `bs.session_id` (Databuddy's SQL selects it unaliased) where the "
+        "catalogue says `session_id`; the emulator uses the catalogue's name"
+    ),
+    "vitals_by_page": (
+        "the emulator's catalogue still marks vitals_by_page as ignoring filters (the current "
+        "API applies them: the span's page, or its session's first browser, country, region or "
+        "city; other fields fail); the emulator filters as the real server once the catalogue "
+        "says so. Without filters the rows are identical"
+    ),
 }

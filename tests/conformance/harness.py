@@ -365,7 +365,20 @@ def _tied_ranks(rows: list[Any]) -> list[Any]:
     ]
 
 
+def _unordered_lists(*columns: str) -> Callable[[list[Any]], list[Any]]:
+    """Columns holding distinct values in no defined order: compared sorted."""
+
+    def mask(rows: list[Any]) -> list[Any]:
+        return [
+            {**r, **{c: sorted(r[c], key=str) for c in columns if isinstance(r.get(c), list)}}
+            for r in rows
+        ]
+
+    return mask
+
+
 RANDOM_VALUES: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "interesting_sessions": _unordered_lists("paths", "custom_event_names"),
     "session_list": _mask_random_ids,
     "custom_events_property_top_values": _tied_ranks,
 }
