@@ -26,7 +26,6 @@ from tests.conformance.harness import (
     UPSTREAM_COMMIT,
     RealServer,
     current_types,
-    is_gated,
 )
 from tests.conformance.matrix import FILTERS, Run
 from tests.conformance.session import conformance_run
@@ -112,7 +111,7 @@ def render(run: Run) -> str:
     for t in types:
         name = t["name"]
         utc = _cell(run, name, "UTC")
-        la = "(error types: UTC only)" if is_gated(t) else _cell(run, name, "America/Los_Angeles")
+        la = _cell(run, name, "America/Los_Angeles")
         lines.append(f"| `{name}` | {utc} | {la} | {EXPLAINED.get(name, '')} |")
     lines += [
         "",

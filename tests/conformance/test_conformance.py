@@ -10,15 +10,13 @@ from __future__ import annotations
 import pytest
 
 from .explained import EXPLAINED
-from .harness import SKIP_REASON, TIMEZONES, RealServer, current_types, is_gated
+from .harness import SKIP_REASON, TIMEZONES, RealServer, current_types
 from .matrix import Run
 from .session import conformance_run
 
 pytestmark = pytest.mark.conformance
 
-CASES = [
-    (t["name"], tz) for t in current_types() for tz in TIMEZONES if tz == "UTC" or not is_gated(t)
-]
+CASES = [(t["name"], tz) for t in current_types() for tz in TIMEZONES]
 
 
 @pytest.fixture(scope="module")
