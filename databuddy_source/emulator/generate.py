@@ -405,7 +405,8 @@ class Generator:
     # ------------------------------------------------------------------ per page view signals
     def _build_page_signals(self, con: duckdb.DuckDBPyConnection) -> None:
         pv = con.execute(
-            "SELECT rowid AS r, epoch_ms(time) AS t FROM events ORDER BY r"
+            "SELECT rowid AS r, epoch_ms(time) AS t FROM events "
+            "WHERE event_name = 'screen_view' ORDER BY r"
         ).fetchnumpy()
         pv = {"rowid": np.asarray(pv["r"]), "t": np.asarray(pv["t"])}
         n = len(pv["rowid"])
@@ -751,10 +752,24 @@ def build_database(config: EmulatorConfig, registry: Registry) -> duckdb.DuckDBP
     con = duckdb.connect(":memory:", config={"threads": 2})
     gen = Generator(config, registry)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(_TDIGEST_QUANTILE)
     _create_lookups(con, gen)
     gen.build(con)
     con.execute("CHECKPOINT")
     return con
+
+
+# ClickHouse's quantileTDigest over a group small enough that every value stays its own
+# centroid (values kept as 32-bit floats): no interpolation, the value at the level's rank.
+# Large groups are compressed by ClickHouse and then differ slightly (see docs/conformance.md).
+_TDIGEST_QUANTILE = """
+CREATE MACRO tdigest_quantile(vals, q) AS (
+    CASE WHEN len(vals) = 0 THEN NULL ELSE CAST(list_sort(vals)[
+        CASE WHEN ceil(q * len(vals) - 0.5) < 1 THEN 1
+             WHEN q * len(vals) <= ceil(q * len(vals) - 0.5)
+                 THEN CAST(ceil(q * len(vals) - 0.5) AS INTEGER)
+             ELSE CAST(ceil(q * len(vals) - 0.5) AS INTEGER) + 1 END] AS DOUBLE) END)
+"""
 
 
 def _create_lookups(con: duckdb.DuckDBPyConnection, gen: Generator) -> None:
@@ -809,45 +824,84 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, gen: Generator) -> None:
         con.unregister(name)
 
 
+# Rows as Databuddy's ingestion writes them: a ``screen_view`` per page view (no time on page) and,
+# when the page reported one, a ``page_exit`` at the moment the visitor left it, carrying
+# ``time_on_page`` (seconds). ``path`` and ``url`` both hold the full URL. Referrer, UTM values and
+# the UTM query string are on the session's entry page only; later pages have the previous page's
+# URL as their referrer. ``ingested_at`` (exported as ``created_at``) is when the row arrived;
+# ``query_string`` is the URL's query, kept for filters.
 _EVENTS_SQL = """
 CREATE TABLE events AS
+WITH v AS (
+    SELECT e.*, s.client_id, s.domain,
+        u.utm_source AS u_source, u.utm_medium AS u_medium,
+        u.campaigns[1 + e.campaign % len(u.campaigns)] AS u_campaign,
+        'https://' || s.domain || CAST(e.page AS VARCHAR)
+            || CASE WHEN e.trailing THEN '/' ELSE '' END AS page_url
+    FROM events_raw e JOIN site_lookup s USING (site) LEFT JOIN utm_lookup u ON u.utm = e.utm
+), q AS (
+    SELECT v.*,
+        CASE WHEN v.position = 0 AND v.u_source IS NOT NULL
+                 THEN 'utm_source=' || v.u_source || '&utm_medium=' || v.u_medium
+                      || '&utm_campaign=' || v.u_campaign
+             WHEN v.qs_kind = 1 THEN 'ref=nav'
+             WHEN v.qs_kind = 2 THEN 'page=2'
+             ELSE '' END AS qs
+    FROM v
+), pv AS (
+    SELECT q.*,
+        q.page_url || CASE WHEN q.qs = '' THEN '' ELSE '?' || q.qs END AS full_url,
+        min(q.time) OVER (PARTITION BY q.session) AS session_start
+    FROM q
+), pv2 AS (
+    SELECT pv.*,
+        CASE WHEN pv.position = 0 THEN CAST(pv.referrer AS VARCHAR)
+             ELSE lag(pv.full_url) OVER (PARTITION BY pv.session ORDER BY pv.position) END
+            AS referrer_url
+    FROM pv
+), rows AS (
+    SELECT pv2.*, 'screen_view' AS event_name, 0 AS kind, pv2.time AS at,
+        pv2.ingested_at AS arrived, NULL::FLOAT AS top
+    FROM pv2
+    UNION ALL
+    SELECT pv2.*, 'page_exit', 1,
+        pv2.time + to_milliseconds(CAST(round(pv2.time_on_page * 1000) AS BIGINT) - 100),
+        pv2.ingested_at + to_milliseconds(CAST(round(pv2.time_on_page * 1000) AS BIGINT)),
+        pv2.time_on_page::FLOAT
+    FROM pv2 WHERE pv2.time_on_page IS NOT NULL
+)
 SELECT
-    printf('evt_%012x', (e.site::BIGINT << 36) + e.seq) AS id,
-    s.client_id,
-    printf('anon_%010x', e.visitor) AS anonymous_id,
-    printf('sess_%010x', e.session) AS session_id,
-    'screen_view' AS event_name,
-    e.time::TIMESTAMP AS time,
-    e.ingested_at::TIMESTAMP AS ingested_at,
-    CAST(e.page AS VARCHAR) || CASE WHEN e.trailing THEN '/' ELSE '' END
-        || CASE e.qs_kind WHEN 1 THEN '?ref=nav' WHEN 2 THEN '?page=2'
-                          WHEN 3 THEN '?utm_source=' || coalesce(u.utm_source, 'direct')
-                          ELSE '' END AS path,
-    CASE e.qs_kind WHEN 1 THEN 'ref=nav' WHEN 2 THEN 'page=2'
-                   WHEN 3 THEN 'utm_source=' || coalesce(u.utm_source, 'direct')
-                   ELSE '' END AS query_string,
-    CAST(e.referrer AS VARCHAR) AS referrer,
-    coalesce(u.utm_source, '') AS utm_source,
-    coalesce(u.utm_medium, '') AS utm_medium,
-    coalesce(u.campaigns[1 + e.campaign % len(u.campaigns)], '') AS utm_campaign,
-    coalesce(($terms)[e.utm_term + 1], '') AS utm_term,
-    coalesce(($contents)[e.utm_content + 1], '') AS utm_content,
+    printf('%08x-0000-4000-8000-%012x', r.site, r.seq * 2 + r.kind) AS id,
+    r.client_id,
+    printf('anon_%010x', r.visitor) AS anonymous_id,
+    printf('sess_%010x', r.session) AS session_id,
+    r.event_name,
+    r.at::TIMESTAMP AS time,
+    r.arrived::TIMESTAMP AS ingested_at,
+    r.session_start::TIMESTAMP AS session_start_time,
+    r.full_url AS path,
+    r.full_url AS url,
+    r.qs AS query_string,
+    r.referrer_url AS referrer,
+    CASE WHEN r.position = 0 THEN r.u_source END AS utm_source,
+    CASE WHEN r.position = 0 THEN r.u_medium END AS utm_medium,
+    CASE WHEN r.position = 0 THEN r.u_campaign END AS utm_campaign,
+    CASE WHEN r.position = 0 THEN ($terms)[r.utm_term + 1] END AS utm_term,
+    CASE WHEN r.position = 0 THEN ($contents)[r.utm_content + 1] END AS utm_content,
     g.country, g.region, g.city, g.timezone, g.language,
     d.device_type, d.browser_name, d.browser_version, d.os_name, d.os_version,
-    CAST(e.screen AS VARCHAR) AS screen_resolution,
-    CAST(e.viewport AS VARCHAR) AS viewport_size,
+    CAST(r.screen AS VARCHAR) AS screen_resolution,
+    CAST(r.viewport AS VARCHAR) AS viewport_size,
     CASE WHEN d.device_type = 'mobile' THEN '4g' ELSE 'wifi' END AS connection_type,
-    e.time_on_page, e.scroll_depth,
-    e.load_time::INTEGER AS load_time, e.ttfb::INTEGER AS ttfb,
-    e.dom_ready_time::INTEGER AS dom_ready_time, e.render_time::INTEGER AS render_time,
-    e.interaction_count::INTEGER AS interaction_count,
-    e.position::INTEGER AS page_index
-FROM events_raw e
-JOIN site_lookup s USING (site)
+    r.top AS time_on_page, r.scroll_depth::FLOAT AS scroll_depth,
+    r.load_time::INTEGER AS load_time, r.ttfb::INTEGER AS ttfb,
+    r.dom_ready_time::INTEGER AS dom_ready_time, r.render_time::INTEGER AS render_time,
+    r.interaction_count::SMALLINT AS interaction_count,
+    '{}' AS properties
+FROM rows r
 JOIN geo_lookup g USING (geo)
 JOIN device_lookup d USING (device)
-LEFT JOIN utm_lookup u ON u.utm = e.utm
-ORDER BY time
+ORDER BY time, id
 """.replace("$terms", repr(dim.UTM_TERMS)).replace("$contents", repr(dim.UTM_CONTENTS))
 
 _EVENT_COPY = """

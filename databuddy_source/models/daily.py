@@ -18,12 +18,13 @@ DAILY_TRAFFIC = ViewModel(
         Column(
             "bounce_rate_pct",
             "double",
-            "share of the sessions started on the day that saw one page only, in percent",
+            "share of the sessions started on the day that bounced (one page view, under 10 s on "
+            "the page, no other event), in percent",
         ),
         Column(
             "median_session_seconds",
             "double",
-            "median duration of the sessions started on the day (first to last page view), "
+            "median duration of the sessions started on the day (the time spent on their pages), "
             "in seconds",
         ),
         Column("pages_per_session", "double", "page views per session on the day"),

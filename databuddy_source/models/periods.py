@@ -53,9 +53,14 @@ def traffic_by_period(grain: PeriodGrain) -> ViewModel:
             Column(
                 "bounce_rate_pct",
                 "double",
-                "share of the sessions that saw one page only, in percent",
+                "share of the sessions that bounced (one page view, under 10 s on the page, no "
+                "other event), in percent",
             ),
-            Column("median_session_seconds", "double", "median session duration, in seconds"),
+            Column(
+                "median_session_seconds",
+                "double",
+                "median session duration (the time spent on its pages), in seconds",
+            ),
             Column("pages_per_session", "double", "page views per session (null without sessions)"),
             Column(
                 "total_events", "bigint", "every tracked event (page views, custom events, ...)"

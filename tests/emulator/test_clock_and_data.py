@@ -85,8 +85,8 @@ def test_late_data_appears_as_the_clock_moves(
     later = expected_rows(store, "summary_metrics", **args)[0]["pageviews"]
     with store.cursor() as cur:
         total = cur.execute(
-            "SELECT count(*) FROM events WHERE client_id = ? AND time BETWEEN "
-            "'2026-03-13' AND '2026-03-15 11:59:59'",
+            "SELECT count(*) FROM events WHERE client_id = ? AND event_name = 'screen_view' "
+            "AND time BETWEEN '2026-03-13' AND '2026-03-15 11:59:59'",
             [demo_ids["website_id"]],
         ).fetchone()[0]
     assert at_noon < later == total

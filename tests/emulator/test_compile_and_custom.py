@@ -351,7 +351,7 @@ def test_custom_grouped_and_filtered(
         filters=[
             {"field": "metric_name", "operator": "in", "value": ["LCP", "INP"]},
             {"field": "metric_value", "operator": "gt", "value": 100},
-            {"field": "path", "operator": "starts_with", "value": "/"},
+            {"field": "path", "operator": "starts_with", "value": "https://"},  # full URLs
         ],
         granularity="hourly",
         startDate="2026-03-03T00:00:00Z",
@@ -369,7 +369,7 @@ def test_custom_grouped_and_filtered(
         "SELECT path, metric_name, avg(metric_value) AS avg_metric_value, count(*) AS count_all "
         "FROM web_vitals_spans "
         f"WHERE {where(site, '2026-03-03 00:00:00', '2026-03-03 23:59:59', 'timestamp')} "
-        "AND metric_name IN ('LCP', 'INP') AND metric_value > 100 AND path LIKE '/%' "
+        "AND metric_name IN ('LCP', 'INP') AND metric_value > 100 AND path LIKE 'https://%' "
         "GROUP BY 1, 2",
     )
     key = lambda row: (row["path"], row["metric_name"])  # noqa: E731

@@ -339,8 +339,8 @@ def test_datetime_end_is_used_as_given(
     assert 0 < half < full
     with server.emulator.store.cursor() as cur:
         count = cur.execute(
-            "SELECT count(*) FROM events WHERE client_id = ? AND time BETWEEN "
-            "'2026-03-02 00:00:00' AND '2026-03-02 11:59:59'",
+            "SELECT count(*) FROM events WHERE client_id = ? AND event_name = 'screen_view' "
+            "AND time BETWEEN '2026-03-02 00:00:00' AND '2026-03-02 11:59:59'",
             [site],
         ).fetchone()[0]
     assert half == count
@@ -440,7 +440,9 @@ def test_missing_dates(api: httpx.Client, demo_ids: dict[str, str]) -> None:
         ("last_week", "UTC", "2026-03-08", "2026-03-14"),
         ("this_month", "UTC", "2026-03-01", "2026-03-15"),
         ("last_month", "UTC", "2026-02-01", "2026-02-28"),
-        ("yesterday", "Pacific/Kiritimati", "2026-03-15", "2026-03-15"),  # UTC+14: already the 16th
+        # UTC+14: already the 16th; the range is read as UTC and buckets are local, so the UTC
+        # day 2026-03-15 spans the local 15th and 16th
+        ("yesterday", "Pacific/Kiritimati", "2026-03-15", "2026-03-16"),
     ],
 )
 def test_presets_resolve_in_the_request_timezone(
@@ -585,6 +587,7 @@ def test_device_type_desktop_matches_empty(
     with server.emulator.store.cursor() as cur:
         count = cur.execute(
             "SELECT count(*) FROM events WHERE client_id = ? AND device_type IN ('desktop', '') "
+            "AND event_name = 'screen_view' "
             "AND time BETWEEN '2026-03-01' AND '2026-03-14 23:59:59'",
             [site],
         ).fetchone()[0]

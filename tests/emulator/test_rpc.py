@@ -546,7 +546,8 @@ def test_funnel_analytics_from_events(
     with world.cursor() as cur:
         entered = cur.execute(
             "SELECT count(DISTINCT anonymous_id) FROM events WHERE client_id = ? "
-            "AND rtrim(regexp_replace(path, '[?#].*$', ''), '/') = '' "
+            "AND event_name = 'screen_view' "
+            "AND rtrim(regexp_replace(path, '^[a-z]+://[^/?#]*|[?#].*$', '', 'g'), '/') = '' "
             "AND time BETWEEN '2026-02-14' AND '2026-03-15 23:59:59.999' "
             "AND time <= ? AND ingested_at <= ?",
             [ids["store"], world.now(), world.now()],

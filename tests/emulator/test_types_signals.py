@@ -208,7 +208,7 @@ def test_outbound_links_filters(store: Store, demo_ids: dict[str, str]) -> None:
     assert total(rows(store, "outbound_domains", **site), "total_clicks") == clicks > 0
     google = [{"field": "referrer", "op": "eq", "value": "google"}]
     assert 0 < total(rows(store, "outbound_links", filters=google, **site), "total_clicks") < clicks
-    with pytest.raises(ParameterError, match="Unknown expression identifier"):
+    with pytest.raises(ParameterError, match="Unknown expression or function identifier"):
         rows(
             store,
             "outbound_links",

@@ -53,7 +53,7 @@ _EVENT_COLUMNS = frozenset(
         "session_id",
     }
 )
-_SPAN_COLUMNS = frozenset(
+SPAN_COLUMNS = frozenset(
     {
         "path",
         "country",
@@ -70,11 +70,14 @@ _SPAN_COLUMNS = frozenset(
 )
 RAW_TABLES: dict[str, RawTable] = {
     "events": RawTable("client_id", "time", _EVENT_COLUMNS),
+    # Databuddy's error table has no device or geo columns: filters on them fail.
     "error_spans": RawTable(
-        "client_id", "timestamp", _SPAN_COLUMNS | {"error_type", "message", "filename"}
+        "client_id",
+        "timestamp",
+        frozenset({"path", "anonymous_id", "session_id", "error_type", "message", "filename"}),
     ),
-    "web_vitals_spans": RawTable("client_id", "timestamp", _SPAN_COLUMNS | {"metric_name"}),
-    "outgoing_links": RawTable("client_id", "timestamp", _SPAN_COLUMNS | {"href", "text"}),
+    "web_vitals_spans": RawTable("client_id", "timestamp", SPAN_COLUMNS | {"metric_name"}),
+    "outgoing_links": RawTable("client_id", "timestamp", SPAN_COLUMNS | {"href", "text"}),
     "custom_events": RawTable(
         "website_id",
         "timestamp",
@@ -123,6 +126,8 @@ RAW_TABLES: dict[str, RawTable] = {
         ),
     ),
 }
+
+RANGE_IN_TIMEZONE = frozenset({"uptime_time_series"})
 
 FilterOp = Literal["eq", "ne", "contains", "not_contains", "starts_with", "in", "not_in"]
 
@@ -180,7 +185,9 @@ class QueryContext:
         return self.granularity == "hourly" and self.qtype.hourly_supported
 
     def _to_utc(self, local: datetime) -> datetime:
-        if not self.qtype.timezone_aware or self.timezone == "UTC":
+        # The range is read as UTC whatever the time zone (it only moves buckets), except for
+        # the uptime series, whose range is read in the request's time zone.
+        if self.qtype.name not in RANGE_IN_TIMEZONE or self.timezone == "UTC":
             return local
         aware = local.replace(tzinfo=ZoneInfo(self.timezone))
         return aware.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
@@ -223,6 +230,7 @@ class QueryContext:
         filtered: bool = True,
         key: str | None = None,
         key_value: str | None = None,
+        filter_columns: frozenset[str] | None = None,
     ) -> str:
         """A subquery of ``table`` scoped to this parameter's project, visible at virtual now,
         inside the range (unless the type ignores ranges or ``in_range`` is false) and filtered
@@ -238,20 +246,24 @@ class QueryContext:
                 f"AND {lit(self.end_utc.isoformat(sep=' '))}::TIMESTAMP"
             )
         if filtered and self.qtype.filters_applied:
-            conditions.extend(self.filter_sql(table))
+            conditions.extend(self.filter_sql(table, filter_columns))
         return f"(SELECT * FROM {table} WHERE {' AND '.join(conditions)})"
 
     def since(self, delta: timedelta) -> str:
         """A SQL timestamp literal ``delta`` before virtual now (realtime windows)."""
         return f"{lit((self.now - delta).isoformat(sep=' '))}::TIMESTAMP"
 
-    def filter_sql(self, table: str) -> list[str]:
-        raw = RAW_TABLES[table]
+    def filter_sql(self, table: str, columns: frozenset[str] | None = None) -> list[str]:
+        """Conditions of the request's filters on ``table`` (``columns``: the ones a filter may
+        name, default the table's own)."""
+        allowed = columns if columns is not None else RAW_TABLES[table].columns
         out = []
         for f in self.filters:
-            if f.field not in raw.columns:
+            if f.field not in allowed:
+                # ClickHouse's wording: an IN list makes the name a possible table expression
+                kind = "table expression" if f.op in ("in", "not_in") else "function"
                 raise ParameterError(
-                    f"Unknown expression identifier `{f.field}` in scope SELECT (code 47)"
+                    f"Unknown expression or {kind} identifier `{f.field}`. In scope SELECT"
                 )
             out.append(filter_condition(f))
         return out

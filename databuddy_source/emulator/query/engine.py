@@ -39,11 +39,14 @@ class Built:
 
     ``order_by`` must make the order total (end with a unique tie-breaker) so pages never
     overlap. ``sortable`` is false for types that keep their own order whatever sortBy says.
+    ``post`` reshapes the page after LIMIT/OFFSET (rows merged by a readable name, say); the
+    SQL's columns are then its input and its output must have the contract's columns.
     """
 
     sql: str
     order_by: str
     sortable: bool = True
+    post: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
 
 Builder = Callable[[QueryContext], Built]
@@ -122,18 +125,36 @@ def _converter(kind: str, array: bool, db_type: str) -> Callable[[Any], Any] | N
     return None if db_type == "VARCHAR" else _to_str
 
 
+# Types that refuse to run without a filter on these fields.
+REQUIRED_FILTERS: dict[str, tuple[str, ...]] = {
+    "session_events": ("session_id",),
+    "profile_detail": ("anonymous_id",),
+    "profile_sessions": ("anonymous_id",),
+}
+
+
 def run_parameter(cur: duckdb.DuckDBPyConnection, ctx: QueryContext) -> list[dict[str, Any]]:
     """Rows of one parameter, in the contract's column order and JSON value types."""
     qt: QueryType = ctx.qtype
     build = BUILDERS.get(qt.name)
     if build is None:
         raise ParameterError(f"Unknown query type: {qt.name}")
+    given = {f.field for f in ctx.filters}
+    missing = [f for f in REQUIRED_FILTERS.get(qt.name, ()) if f not in given]
+    if missing:
+        raise ParameterError(
+            f"Missing required filter{'s' if len(missing) > 1 else ''}: "
+            + ", ".join(f"'{m}'" for m in missing)
+            + "."
+        )
     built = build(ctx)
     try:
         result = cur.execute(compose_sql(ctx, built))
     except duckdb.Error as exc:  # a database error is passed through, as the API does
         raise ParameterError(str(exc).split("\n", 1)[0]) from exc
     names = [d[0] for d in result.description or ()]
+    if built.post is not None:
+        return built.post([dict(zip(names, row, strict=True)) for row in result.fetchall()])
     if tuple(names) != qt.field_names:
         raise RuntimeError(
             f"builder of {qt.name} returned columns {names}, contract says {list(qt.field_names)}"

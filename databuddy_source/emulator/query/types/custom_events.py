@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..context import QueryContext, filter_condition
 from ..engine import Built, builder
-from ..sql import event_time, normalized_path, pct
+from ..sql import event_time, pct
 
 HAS_PROPS = "coalesce(properties, '{}') != '{}' AND coalesce(json_valid(properties), FALSE)"
 _OWN_FILTERS = ("website_id", "property_key")  # not raw filter columns: handled here
@@ -86,7 +86,7 @@ def custom_event_properties(ctx: QueryContext) -> Built:
 
 @builder("custom_events_by_path")
 def custom_events_by_path(ctx: QueryContext) -> Built:
-    page = normalized_path("path")
+    page = "path"  # the page URL as the event recorded it (query string included)
     return Built(
         f"""
         SELECT {page} AS name, count(*) AS total_events,
@@ -98,11 +98,10 @@ def custom_events_by_path(ctx: QueryContext) -> Built:
     )
 
 
-TOTALS = f"""count(*) AS total_events, count(DISTINCT event_name) AS unique_event_types,
+TOTALS = """count(*) AS total_events, count(DISTINCT event_name) AS unique_event_types,
              count(DISTINCT anonymous_id) AS unique_users,
              count(DISTINCT session_id) AS unique_sessions,
-             count(DISTINCT CASE WHEN coalesce(path, '') != '' THEN {normalized_path("path")} END)
-                 AS unique_pages"""
+             count(DISTINCT CASE WHEN coalesce(path, '') != '' THEN path END) AS unique_pages"""
 
 
 @builder("custom_events_trends")
@@ -136,7 +135,7 @@ def custom_events_summary(ctx: QueryContext) -> Built:
 def custom_events_recent(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT event_name, namespace, {normalized_path("path")} AS path, source,
+        SELECT event_name, namespace, path, source,
                coalesce(properties, '{{}}') AS properties, anonymous_id, session_id,
                {event_time("timestamp")} AS timestamp
         FROM {events(ctx)} AS e
@@ -199,7 +198,7 @@ def custom_events_property_classification(ctx: QueryContext) -> Built:
         j AS (SELECT ps.*, tv.sample_values, tv.top_sum / ps.total_count AS coverage
               FROM ps JOIN tv USING (event_name, property_key))
         SELECT event_name, property_key, cardinality, total_count,
-               round(coverage, 4) AS coverage_ratio, round(avg_length, 1) AS avg_length,
+               round_even(coverage, 4) AS coverage_ratio, round_even(avg_length, 1) AS avg_length,
                max_length, CAST(is_numeric AS INTEGER) AS is_numeric,
                CAST(is_boolean AS INTEGER) AS is_boolean,
                CAST(is_date_like AS INTEGER) AS is_date_like,
@@ -216,7 +215,7 @@ def _shares(ctx: QueryContext) -> str:
     return f"""(
         SELECT r.event_name, r.property_key, r.property_value, r.count, r.rn,
                sum(r.count) OVER w AS total,
-               round(r.count * 100.0 / sum(r.count) OVER w, 2) AS percentage,
+               round_even(r.count * 100.0 / sum(r.count) OVER w, 2) AS percentage,
                count(*) OVER w AS cardinality
         FROM {_ranked(ctx)} AS r
         WINDOW w AS (PARTITION BY r.event_name, r.property_key))"""

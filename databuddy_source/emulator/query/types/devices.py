@@ -32,24 +32,16 @@ def device_types(ctx: QueryContext) -> Built:
 
 @builder("screen_resolution")
 def screen_resolution(ctx: QueryContext) -> Built:
-    # device_type: the most frequent device type seen with the viewport size
+    # one row per (viewport size, device type): a viewport seen on two device types is listed
+    # twice
     return Built(
         f"""
-        WITH pv AS (SELECT * FROM {pageviews(ctx)} AS p WHERE {not_empty("viewport_size")}),
-             dev AS (
-                SELECT viewport_size,
-                       first(device_type ORDER BY n DESC, device_type ASC) AS device_type
-                FROM (SELECT viewport_size, coalesce(device_type, '') AS device_type,
-                             count(*) AS n
-                      FROM pv GROUP BY 1, 2) AS c
-                GROUP BY viewport_size),
-             g AS (
-                SELECT viewport_size, count(*) AS pageviews,
-                       count(DISTINCT anonymous_id) AS visitors, {VISITOR_SHARE} AS percentage
-                FROM pv GROUP BY viewport_size)
-        SELECT g.viewport_size AS name, g.pageviews, g.visitors, dev.device_type, g.percentage
-        FROM g JOIN dev USING (viewport_size)""",
-        BY_VISITORS,
+        SELECT viewport_size AS name, count(*) AS pageviews,
+               count(DISTINCT anonymous_id) AS visitors, device_type,
+               {VISITOR_SHARE} AS percentage
+        FROM {pageviews(ctx)} AS pv WHERE {not_empty("viewport_size")}
+        GROUP BY viewport_size, device_type""",
+        f"{BY_VISITORS}, device_type ASC NULLS FIRST",
     )
 
 

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
-from ..sql import pct
+from ..sql import pct, url_path
 from .common import pageviews
-from .pages import PATH, not_empty
+from .pages import not_empty
 
 DEPTH_BUCKETS = (("0-25%", 25), ("25-50%", 50), ("50-75%", 75), ("75-100%", 100), ("100%", None))
 RETENTION_WEEKS = 6
 
 
 def _scrolled(ctx: QueryContext) -> str:
-    return f"(SELECT * FROM {pageviews(ctx)} AS p WHERE scroll_depth > 0)"
+    """Page exits that report a scroll depth (0-100, the deepest point of the page view)."""
+    return (
+        f"(SELECT * FROM {ctx.source('events')} AS e "
+        "WHERE event_name = 'page_exit' AND scroll_depth > 0)"
+    )
 
 
 @builder("scroll_depth_summary")
 def scroll_depth_summary(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT round(avg(scroll_depth), 1) AS avg_scroll_depth,
+        SELECT round_even(avg(scroll_depth), 1) AS avg_scroll_depth,
                count(DISTINCT session_id) AS total_sessions,
                count(DISTINCT anonymous_id) AS visitors
         FROM {_scrolled(ctx)} AS pv""",
@@ -58,12 +62,13 @@ def scroll_depth_distribution(ctx: QueryContext) -> Built:
 def page_scroll_performance(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT {PATH} AS name, round(avg(scroll_depth), 1) AS avg_scroll_depth,
+        SELECT rtrim({url_path("path")}, '/') AS name,
+               round_even(avg(scroll_depth), 1) AS avg_scroll_depth,
                count(DISTINCT anonymous_id) AS visitors, count(DISTINCT session_id) AS sessions,
                count(*) AS pageviews
         FROM {_scrolled(ctx)} AS pv
         WHERE {not_empty("path")}
-        GROUP BY {PATH}""",
+        GROUP BY 1""",
         "avg_scroll_depth DESC, pageviews DESC, name ASC",
     )
 
@@ -73,9 +78,10 @@ def interaction_summary(ctx: QueryContext) -> Built:
     interactive = "count(DISTINCT session_id) FILTER (WHERE interaction_count > 0)"
     return Built(
         f"""
-        SELECT round(avg(interaction_count), 1) AS avg_interactions,
+        SELECT round_even(avg(interaction_count), 1) AS avg_interactions,
                {interactive} AS interactive_sessions,
-               coalesce(round(100.0 * {interactive} / nullif(count(DISTINCT session_id), 0), 1), 0)
+               coalesce(round_even(100.0 * {interactive}
+                                   / nullif(count(DISTINCT session_id), 0), 1), 0)
                    AS interaction_rate,
                count(DISTINCT session_id) AS total_sessions
         FROM {pageviews(ctx)} AS pv
@@ -95,7 +101,7 @@ def retention_cohorts(ctx: QueryContext) -> Built:
         for w in range(1, RETENTION_WEEKS)
     )
     rates = ",\n".join(
-        f"round(100.0 * week_{w} / users, 2) AS week_{w}_retention"
+        f"round_even(100.0 * week_{w} / users, 2) AS week_{w}_retention"
         for w in range(1, RETENTION_WEEKS)
     )
     return Built(

@@ -6,26 +6,29 @@ messages dropped), so breakdown counts and daily series sum to ``error_summary.t
 
 from __future__ import annotations
 
-from ..context import QueryContext
+from ..context import RAW_TABLES, SPAN_COLUMNS, QueryContext
 from ..engine import Built, builder
 from ..sql import event_time, normalized_path, pct
 from .performance import geo_columns
 
 
-def errors(ctx: QueryContext) -> str:
-    """The parameter's error spans with a message."""
-    return f"(SELECT * FROM {ctx.source('error_spans')} AS es WHERE coalesce(message, '') != '')"
+def errors(ctx: QueryContext, *, with_session: bool = False) -> str:
+    """The parameter's error spans with a message. ``with_session``: filters may also name the
+    device and geo columns (taken from the span's session), as for the error list."""
+    cols = RAW_TABLES["error_spans"].columns | SPAN_COLUMNS if with_session else None
+    src = ctx.source("error_spans", filter_columns=cols)
+    return f"(SELECT * FROM {src} AS es WHERE coalesce(message, '') != '')"
 
 
 @builder("recent_errors")
 def recent_errors(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT message, stack, {normalized_path("path")} AS path, anonymous_id, session_id,
+        SELECT message, stack, path, anonymous_id, session_id,
                {event_time("timestamp")} AS timestamp, filename, lineno, colno, error_type,
                browser_name, browser_version, os_name, os_version, device_type, country, region,
                {geo_columns("country")}
-        FROM {errors(ctx)} AS e
+        FROM {errors(ctx, with_session=True)} AS e
     """,
         "timestamp DESC, session_id ASC, message ASC, lineno ASC, colno ASC, filename ASC",
     )

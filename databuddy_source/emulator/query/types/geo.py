@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import country_name
 from .common import pageviews
 from .pages import BY_VISITORS, VISITOR_SHARE, dim_breakdown, not_empty
@@ -21,6 +22,7 @@ def country(ctx: QueryContext) -> Built:
                g.name AS country_code, {country_name("g.name")} AS country_name
         FROM ({dim_breakdown(ctx, "country", where=not_empty("country")).sql}) AS g""",
         BY_VISITORS,
+        post=merged_by_country,
     )
 
 

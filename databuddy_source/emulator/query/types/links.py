@@ -12,48 +12,42 @@ from ..engine import Built, builder
 from ..sql import event_time, pct, referrer_host
 from .performance import geo_columns
 
-# Columns a filter may use on outbound clicks: the click's own, plus its session's first
-# referrer / UTM / locale (as the server joins them from page views).
-_SESSION_DIMS = ("referrer", "utm_source", "utm_medium", "utm_campaign", "timezone", "language")
-_CLICK_COLUMNS = frozenset(
-    {
-        "client_id",
-        "anonymous_id",
-        "session_id",
-        "path",
-        "country",
-        "region",
-        "city",
-        "device_type",
-        "browser_name",
-        "os_name",
-        "href",
-        "text",
-        *_SESSION_DIMS,
-    }
+# Columns of the page events joined to a click (filters may name them or the click's own).
+_JOINED = (
+    "path",
+    "country",
+    "device_type",
+    "browser_name",
+    "os_name",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
 )
+_CLICK_COLUMNS = frozenset({"anonymous_id", "session_id", "href", "text", *_JOINED})
 
 
 def outbound_clicks(ctx: QueryContext) -> str:
-    """Plausible outbound clicks of the website in range, with session context, filtered."""
-    dims = ", ".join(
-        f"arg_min({d}, time) FILTER (WHERE coalesce({d}, '') != '') AS {d}" for d in _SESSION_DIMS
-    )
+    """Plausible outbound clicks of the website in range, each joined to every event of its
+    session less than 60 s away (so a click counts once per such event, or once with empty
+    context when there is none), filtered on the joined columns."""
     conds = []
     if ctx.qtype.filters_applied:
         for f in ctx.filters:
             if f.field not in _CLICK_COLUMNS:
+                kind = "table expression" if f.op in ("in", "not_in") else "function"
                 raise ParameterError(
-                    f"Unknown expression identifier `{f.field}` in scope SELECT (code 47)"
+                    f"Unknown expression or {kind} identifier `{f.field}`. In scope SELECT"
                 )
             conds.append(filter_condition(f))
+    joined = ", ".join(f"e.{c}" for c in _JOINED)
     return f"""(
-        WITH sd AS (SELECT session_id, {dims} FROM {ctx.source("events", filtered=False)} AS ev
-                    WHERE coalesce(session_id, '') != '' GROUP BY session_id),
-             ol AS (SELECT o.*, {", ".join(f"sd.{d}" for d in _SESSION_DIMS)}
-                    FROM {ctx.source("outgoing_links", filtered=False)} AS o
-                    LEFT JOIN sd USING (session_id))
-        SELECT * FROM ol
+        SELECT * FROM (
+            SELECT o.href, o.text, o.anonymous_id, o.session_id, o.timestamp, {joined}
+            FROM {ctx.source("outgoing_links", filtered=False)} AS o
+            LEFT JOIN {ctx.source("events", in_range=False, filtered=False)} AS e
+              ON e.session_id = o.session_id
+             AND abs(date_diff('second', o.timestamp, e.time)) < 60) AS ol
         WHERE coalesce(href, '') != '' AND href NOT LIKE '%undefined%'
           AND href NOT LIKE '%null%' AND length(href) > 7 AND href LIKE 'http%'
           AND position('.' IN href) > 0

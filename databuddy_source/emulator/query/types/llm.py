@@ -18,13 +18,13 @@ ERROR_COUNT = f"count(*) FILTER (WHERE {FAILED})"
 
 def fraction(part: str, whole: str) -> str:
     """``part / whole`` rounded to 4 decimals, 0 when ``whole`` is 0."""
-    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE round(({part}) / ({whole}), 4) END)"
+    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE round_even(({part}) / ({whole}), 4) END)"
 
 
 ERROR_RATE = fraction(ERROR_COUNT, "count(*)")
 CACHE_HIT_RATE = fraction("coalesce(sum(cached_input_tokens), 0)", "coalesce(sum(input_tokens), 0)")
-TOTAL_COST = "round(coalesce(sum(total_token_cost_usd), 0), 6)"
-AVG_DURATION = "round(avg(duration_ms), 2)"
+TOTAL_COST = "round_even(coalesce(sum(total_token_cost_usd), 0), 6)"
+AVG_DURATION = "round_even(avg(duration_ms), 2)"
 
 
 def calls(ctx: QueryContext) -> str:
@@ -37,7 +37,7 @@ def share_of_calls(condition: str) -> str:
 
 
 def duration_q(fraction: float) -> str:
-    return f"round(quantile_cont(duration_ms, {fraction}), 2)"
+    return f"round_even(quantile_cont(duration_ms, {fraction}), 2)"
 
 
 def series(ctx: QueryContext, select: str, *, by: str = "") -> Built:
@@ -118,8 +118,8 @@ def llm_tool_use_time_series(ctx: QueryContext) -> Built:
     return series(
         ctx,
         f"""{share_of_calls("tool_call_count > 0")} AS tool_use_rate,
-        round(avg(tool_call_count), 2) AS avg_tool_calls,
-        round(avg(tool_result_count), 2) AS avg_tool_results""",
+        round_even(avg(tool_call_count), 2) AS avg_tool_calls,
+        round_even(avg(tool_result_count), 2) AS avg_tool_results""",
     )
 
 

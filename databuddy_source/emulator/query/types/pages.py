@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..context import QueryContext
 from ..engine import Built, builder
 from ..sql import normalized_path, pct
-from .common import pageviews
+from .common import attributed, attributed_views, pageviews
 
-BY_PAGEVIEWS = "pageviews DESC, visitors DESC, name ASC"
+BY_PAGEVIEWS = "visitors DESC, pageviews DESC, name ASC"
 BY_VISITORS = "visitors DESC, pageviews DESC, name ASC"
 VISITOR_SHARE = pct("count(DISTINCT anonymous_id)", "sum(count(DISTINCT anonymous_id)) OVER ()")
 PATH = normalized_path("path")
@@ -22,15 +22,22 @@ def not_empty(col: str) -> str:
 
 
 def dim_breakdown(
-    ctx: QueryContext, dim: str, *, where: str = "TRUE", order: str = BY_PAGEVIEWS
+    ctx: QueryContext,
+    dim: str,
+    *,
+    where: str = "TRUE",
+    order: str = BY_PAGEVIEWS,
+    by_session: bool = False,
 ) -> Built:
     """``name, pageviews, visitors, percentage`` of page views grouped by ``dim`` (rows where
-    ``where`` holds); ``percentage`` is the visitors' share over all groups, before any limit."""
+    ``where`` holds); ``percentage`` is the visitors' share over all groups, before any limit.
+    ``by_session``: page views carry their session's first referrer, UTM, geo and device."""
+    source = attributed_views(ctx) if by_session else pageviews(ctx)
     return Built(
         f"""
         SELECT {dim} AS name, count(*) AS pageviews,
                count(DISTINCT anonymous_id) AS visitors, {VISITOR_SHARE} AS percentage
-        FROM {pageviews(ctx)} AS pv
+        FROM {source} AS pv
         WHERE {where}
         GROUP BY {dim}""",
         order,
@@ -39,19 +46,18 @@ def dim_breakdown(
 
 @builder("top_pages")
 def top_pages(ctx: QueryContext) -> Built:
-    return dim_breakdown(ctx, PATH, where=not_empty("path"))
+    return dim_breakdown(ctx, f"url_decode({PATH})", where=not_empty("path"), by_session=True)
 
 
 def session_ends(ctx: QueryContext) -> str:
-    """One row per session of the (filtered, in-range) page views: its visitor, entry page
-    (first page view by time) and exit page (last page view)."""
+    """One row per session of the session-attributed, filtered page views in range: its
+    visitor, entry page (first page view by time) and exit page (last page view)."""
     return f"""(
         SELECT session_id,
-               arg_min(anonymous_id, (time, page_index)) AS anonymous_id,
-               arg_min({PATH}, (time, page_index)) AS entry_page,
-               arg_max({PATH}, (time, page_index)) AS exit_page
-        FROM {pageviews(ctx)} AS pv
-        WHERE {not_empty("path")}
+               arg_min(anonymous_id, time) AS anonymous_id,
+               arg_min({PATH}, time) AS entry_page,
+               arg_max({PATH}, time) AS exit_page
+        FROM {attributed_views(ctx)} AS pv
         GROUP BY session_id)"""
 
 
@@ -83,7 +89,7 @@ def page_performance(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {PATH} AS name, count(*) AS pageviews,
-               round(avg(time_on_page) FILTER (WHERE time_on_page > 0), 2) AS avg_time_on_page,
+               round_even(avg(time_on_page) FILTER (WHERE time_on_page > 0), 2) AS avg_time_on_page,
                count(DISTINCT anonymous_id) AS visitors
         FROM {pageviews(ctx)} AS pv
         WHERE {not_empty("path")}
@@ -94,16 +100,17 @@ def page_performance(ctx: QueryContext) -> Built:
 
 @builder("page_time_analysis")
 def page_time_analysis(ctx: QueryContext) -> Built:
-    share = pct("count(DISTINCT session_id)", "sum(count(DISTINCT session_id)) OVER ()")
+    # Page exits with a plausible time on page (over 1 s, under an hour), per decoded path.
     return Built(
         f"""
-        SELECT {PATH} AS name, count(DISTINCT session_id) AS sessions_with_time,
+        SELECT url_decode({PATH}) AS name, count(*) AS sessions_with_time,
                count(DISTINCT anonymous_id) AS visitors,
-               round(median(time_on_page), 2) AS median_time_on_page,
-               {share} AS percentage
-        FROM {pageviews(ctx)} AS pv
-        WHERE {not_empty("path")} AND time_on_page > 0
-        GROUP BY {PATH}""",
-        "sessions_with_time DESC, visitors DESC, name ASC",
+               round_even(tdigest_quantile(list(time_on_page::FLOAT), 0.5), 2)
+                   AS median_time_on_page,
+               {VISITOR_SHARE} AS percentage
+        FROM {attributed(ctx)} AS pe
+        WHERE event_name = 'page_exit' AND time_on_page > 1 AND time_on_page < 3600
+        GROUP BY 1""",
+        "visitors DESC, sessions_with_time DESC, name ASC",
         sortable=False,
     )

@@ -7,8 +7,11 @@ page views that report a load time, ``performance_time_series`` counts every pag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import country_name, normalized_path, pct
 from .common import pageviews
 
@@ -29,11 +32,11 @@ def geo_columns(code: str) -> str:
 
 # ------------------------------------------------------------------ load timings (events)
 def _avg(col: str) -> str:
-    return f"round(avg({col}) FILTER (WHERE {col} > 0), 2)"
+    return f"round_even(avg({col}) FILTER (WHERE {col} > 0), 2)"
 
 
 def _p50(col: str) -> str:
-    return f"round(quantile_cont({col}, 0.5) FILTER (WHERE {col} > 0), 2)"
+    return f"tdigest_quantile(list({col}::FLOAT) FILTER (WHERE {col} > 0), 0.5)"
 
 
 LOAD_METRICS = (
@@ -55,6 +58,7 @@ def _load_breakdown(
         GROUP BY {group}
     """,
         "p50_load_time DESC NULLS LAST, name ASC",
+        post=merged_by_country if extra else None,
     )
 
 
@@ -113,9 +117,9 @@ def vital(kind: str, metric: str) -> str:
     """``avg`` or a quantile (``p50``, ``p75``…) of one metric; LCP/FCP/INP/TTFB ignore zeros."""
     cond = f"metric_name = '{metric}'" + ("" if metric == "CLS" else " AND metric_value > 0")
     if kind == "avg":
-        return f"round(avg(metric_value) FILTER (WHERE {cond}), 4)"
+        return f"round_even(avg(metric_value) FILTER (WHERE {cond}), 4)"
     q = int(kind[1:]) / 100
-    return f"round(quantile_cont(metric_value, {q}) FILTER (WHERE {cond}), 4)"
+    return f"round_even(quantile_cont(metric_value, {q}) FILTER (WHERE {cond}), 4)"
 
 
 def _named(*pairs: tuple[str, str]) -> str:
@@ -141,6 +145,7 @@ WEB_VITALS_BREAKDOWN = (
 def _vitals_breakdown(
     ctx: QueryContext, name: str, present: str, group: str, extra: str = ""
 ) -> Built:
+    """Vitals per ``name``; with ``extra`` (geo columns) rows are merged by country code."""
     return Built(
         f"""
         SELECT {name} AS name, {WEB_VITALS_BREAKDOWN}{extra}
@@ -149,13 +154,16 @@ def _vitals_breakdown(
         GROUP BY {group}
     """,
         "p50_lcp DESC NULLS LAST, name ASC",
+        post=merged_by_country if extra else None,
     )
 
 
 @builder("web_vitals_by_page")
 def web_vitals_by_page(ctx: QueryContext) -> Built:
-    page = normalized_path("path")
-    return _vitals_breakdown(ctx, page, "path", page)
+    # grouped by the recorded URL (query string included), named by its decoded path: one
+    # page can have several rows
+    built = _vitals_breakdown(ctx, f"url_decode({normalized_path('path')})", "path", "path")
+    return replace(built, order_by="p50_lcp DESC NULLS LAST, name ASC, visitors DESC")
 
 
 @builder("web_vitals_by_browser")
@@ -176,8 +184,9 @@ def web_vitals_by_country(ctx: QueryContext) -> Built:
 
 @builder("web_vitals_by_region")
 def web_vitals_by_region(ctx: QueryContext) -> Built:
-    extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage"
-    return _vitals_breakdown(ctx, "region || ', ' || country", "region", "region, country", extra)
+    name = "region || ', ' || country"  # no country is found in "Texas, US": its own code
+    extra = f", {name} AS country_code, {name} AS country_name, {VISITOR_SHARE} AS percentage"
+    return _vitals_breakdown(ctx, name, "region", "region, country", extra)
 
 
 @builder("web_vitals_time_series")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ..context import ParameterError, QueryContext
 from ..engine import Built, builder
 from ..sql import country_name, event_time, lit
-from .common import pageviews
 from .pages import PATH
 from .sessions import MAX_LISTED_DURATION, event_tuples, prefetch
 
@@ -69,13 +68,14 @@ def _attributes(prefix: str = "") -> str:
 @builder("profile_list")
 def profile_list(ctx: QueryContext) -> Built:
     custom = ctx.source("custom_events", filtered=False)
+    # every event of the range counts (page exits too), as Databuddy's profile rollups do
     return Built(
         f"""
-        WITH pv AS {pageviews(ctx)},
+        WITH pv AS (SELECT * FROM {ctx.source("events")} AS e),
              vp AS (
                 SELECT anonymous_id AS visitor_id, min(time) AS first_visit,
                        max(time) AS last_visit, count(DISTINCT session_id) AS session_count,
-                       count(*) AS total_events, count(DISTINCT {PATH}) AS unique_pages,
+                       count(*) AS total_events, count(DISTINCT path) AS unique_pages,
                        {_attributes()}
                 FROM pv GROUP BY anonymous_id
                 ORDER BY last_visit DESC, visitor_id ASC {prefetch(ctx)}),
@@ -90,7 +90,7 @@ def profile_list(ctx: QueryContext) -> Built:
                        min(time) AS session_start, max(time) AS session_end,
                        least(date_diff('second', min(time), max(time)), {MAX_LISTED_DURATION})
                            AS duration,
-                       count(*) AS page_views, count(DISTINCT {PATH}) AS session_unique_pages,
+                       count(*) AS page_views, count(DISTINCT path) AS session_unique_pages,
                        {_attributes("session_")}, {event_tuples()} AS events
                 FROM pv AS e
                 WHERE e.anonymous_id IN (SELECT visitor_id FROM vp)
@@ -195,7 +195,7 @@ def profile_sessions(ctx: QueryContext) -> Built:
     visitor = visitor_filter(ctx)
     v = lit(visitor)
     vital = (
-        f"[metric_name::{_VITAL}, round(metric_value, 3)::{_VITAL}, "
+        f"[metric_name::{_VITAL}, round_even(metric_value, 3)::{_VITAL}, "
         f"{event_time('timestamp')}::{_VITAL}, path::{_VITAL}]"
     )
     return Built(

@@ -22,7 +22,7 @@ from ..engine import Built, builder
 from ..sql import lit, normalized_path, pct, referrer_host
 
 NOT_REFUND = "type != 'refund'"
-REVENUE = f"round(coalesce(sum(amount) FILTER (WHERE {NOT_REFUND}), 0), 2)"
+REVENUE = f"round_even(coalesce(sum(amount) FILTER (WHERE {NOT_REFUND}), 0), 2)"
 TRANSACTIONS = f"count(*) FILTER (WHERE {NOT_REFUND})"
 CUSTOMERS = "count(DISTINCT customer_id)"
 SHARE = pct(REVENUE, f"sum({REVENUE}) OVER ()")
@@ -88,17 +88,19 @@ def revenue_overview(ctx: QueryContext) -> Built:
         f"""
         SELECT {REVENUE} AS total_revenue,
                {TRANSACTIONS} AS total_transactions,
-               round(coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0), 2) AS refund_amount,
+               round_even(coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0), 2)
+                   AS refund_amount,
                count(*) FILTER (WHERE type = 'refund') AS refund_count,
-               round(coalesce(sum(amount) FILTER (WHERE type = 'subscription'), 0), 2)
+               round_even(coalesce(sum(amount) FILTER (WHERE type = 'subscription'), 0), 2)
                    AS subscription_revenue,
                count(*) FILTER (WHERE type = 'subscription') AS subscription_count,
-               round(coalesce(sum(amount) FILTER (WHERE type = 'sale'), 0), 2) AS sale_revenue,
+               round_even(coalesce(sum(amount) FILTER (WHERE type = 'sale'), 0), 2) AS sale_revenue,
                count(*) FILTER (WHERE type = 'sale') AS sale_count,
                {CUSTOMERS} AS unique_customers,
                count(*) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND})
                    AS attributed_transactions,
-               round(coalesce(sum(amount) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND}), 0),
+               round_even(coalesce(
+                   sum(amount) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND}), 0),
                      2) AS attributed_revenue
         FROM {attributed(ctx)} AS t
     """,
@@ -113,9 +115,11 @@ def revenue_time_series(ctx: QueryContext) -> Built:
         f"""
         SELECT {ctx.bucket("created")} AS date,
                {REVENUE} AS revenue, {TRANSACTIONS} AS transactions, {CUSTOMERS} AS customers,
-               round(coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0), 2) AS refund_amount,
+               round_even(coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0), 2)
+                   AS refund_amount,
                count(*) FILTER (WHERE type = 'refund') AS refund_count,
-               round(coalesce(sum(amount) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND}), 0),
+               round_even(coalesce(
+                   sum(amount) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND}), 0),
                      2) AS attributed_revenue,
                count(*) FILTER (WHERE is_attributed = 1 AND {NOT_REFUND})
                    AS attributed_transactions

@@ -6,25 +6,32 @@ from datetime import timedelta
 
 from ..context import QueryContext
 from ..engine import Built, builder
-from ..sql import lit, pct
-from .common import pageviews, sessions
+from ..sql import lit
+from .common import BOUNCED, attributed, pageviews, session_rollups
 
 
 @builder("summary_metrics")
 def summary_metrics(ctx: QueryContext) -> Built:
-    events = ctx.source("events")
+    # No row at all when the range has no session (not a row of zeros).
     return Built(
         f"""
-        WITH pv AS (SELECT * FROM {events} WHERE event_name = 'screen_view'),
-             s AS {sessions(ctx, "pv")}
-        SELECT (SELECT count(*) FROM pv) AS pageviews,
-               (SELECT count(DISTINCT anonymous_id) FROM pv) AS unique_visitors,
-               (SELECT count(*) FROM s) AS sessions,
-               (SELECT {pct("count(*) FILTER (WHERE pageviews = 1)", "count(*)")} FROM s)
-                   AS bounce_rate,
-               (SELECT coalesce(round(median(duration), 2), 0) FROM s)
+        WITH base AS {attributed(ctx)},
+             s AS {session_rollups("base")},
+             ev AS (SELECT count(*) AS total_events,
+                           count(*) FILTER (WHERE event_name = 'screen_view') AS pageviews,
+                           count(DISTINCT anonymous_id) FILTER (WHERE event_name = 'screen_view')
+                               AS unique_visitors
+                    FROM base)
+        SELECT ev.pageviews, ev.unique_visitors,
+               count(*) FILTER (WHERE page_count >= 1) AS sessions,
+               least(100, round_even(100.0 * count(*) FILTER (WHERE {BOUNCED})
+                     / nullif(count(*) FILTER (WHERE page_count >= 1), 0), 2)) AS bounce_rate,
+               round_even(quantile_cont(duration, 0.5)
+                     FILTER (WHERE page_count >= 1 AND duration >= 0), 2)
                    AS median_session_duration,
-               (SELECT count(*) FROM {events}) AS total_events
+               ev.total_events
+        FROM s CROSS JOIN ev
+        GROUP BY ev.pageviews, ev.unique_visitors, ev.total_events
     """,
         "pageviews",
         sortable=False,
@@ -46,27 +53,32 @@ def today_metrics(ctx: QueryContext) -> Built:
 
 @builder("events_by_date")
 def events_by_date(ctx: QueryContext) -> Built:
+    # Buckets are those with any event; a session counts in the bucket of its first page view.
+    # A bucket where no session starts still joins one empty session (sessions = 1, as the
+    # real server's LEFT JOIN gives default values, not nulls).
     day = ctx.bucket("time")
-    session_day = ctx.bucket("session_start")
+    first_view = ctx.bucket("min(time) FILTER (WHERE event_name = 'screen_view')")
     return Built(
         f"""
-        WITH pv AS {pageviews(ctx)},
-             s AS {sessions(ctx, "pv")},
-             per_day AS (
-                SELECT {day} AS date, count(*) AS pageviews,
-                       count(DISTINCT anonymous_id) AS visitors,
-                       count(DISTINCT session_id) AS sessions
-                FROM pv GROUP BY 1),
-             session_stats AS (
-                SELECT {session_day} AS date,
-                       {pct("count(*) FILTER (WHERE pageviews = 1)", "count(*)")} AS bounce_rate,
-                       round(median(duration), 2) AS median_session_duration
-                FROM s GROUP BY 1)
-        SELECT d.date, d.pageviews, d.visitors, d.sessions,
-               coalesce(ss.bounce_rate, 0) AS bounce_rate,
-               coalesce(ss.median_session_duration, 0) AS median_session_duration,
-               round(d.pageviews / d.sessions, 2) AS pages_per_session
-        FROM per_day d LEFT JOIN session_stats ss USING (date)
+        WITH base AS {attributed(ctx)},
+             s AS {session_rollups("base", first_view)},
+             ev AS (SELECT {day} AS date,
+                           count(*) FILTER (WHERE event_name = 'screen_view') AS pageviews,
+                           count(DISTINCT anonymous_id) FILTER (WHERE event_name = 'screen_view')
+                               AS visitors
+                    FROM base GROUP BY 1),
+             j AS (SELECT ev.date, ev.pageviews, ev.visitors,
+                          coalesce(s.page_count, 0) AS page_count,
+                          coalesce(s.engagement_count, 0) AS engagement_count,
+                          s.duration
+                   FROM ev LEFT JOIN s ON s.bucket = ev.date)
+        SELECT date, pageviews, visitors, count(*) AS sessions,
+               least(100, round_even(100.0 * count(*) FILTER (WHERE {BOUNCED}) / count(*), 2))
+                   AS bounce_rate,
+               round_even(quantile_cont(duration, 0.5) FILTER (WHERE duration >= 0), 2)
+                   AS median_session_duration,
+               round_even(pageviews / count(*), 2) AS pages_per_session
+        FROM j GROUP BY date, pageviews, visitors
     """,
         "date ASC",
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
-from ..sql import lit, normalized_referrer, referrer_host
-from .common import pageviews
+from ..referrers import merged_by_source
+from ..sql import lit, normalized_referrer, url_host
+from .common import ATTRIBUTED, attributed
 from .pages import VISITOR_SHARE, dim_breakdown, not_empty
 
 # Readable source names the parseReferrers plugin gives known hosts (host without 'www.').
@@ -44,48 +45,55 @@ def readable_source(host: str) -> str:
     return f"(CASE {' '.join(whens)} ELSE {host} END)"
 
 
-def _by_referrer(ctx: QueryContext, *, exclude_self: bool) -> str:
-    """Page views grouped by normalized referrer: name, domain, pageviews, visitors, percentage."""
-    where = "TRUE"
-    if exclude_self:
-        own = (
-            f"(SELECT regexp_replace(lower(domain), '^www\\.', '') FROM site_lookup "
-            f"WHERE client_id = {lit(ctx.project_id)})"
-        )
-        where = f"{referrer_host('referrer')} NOT IN {own}"
-    return f"""(
-        SELECT {normalized_referrer("referrer")} AS name, {referrer_host("referrer")} AS domain,
-               count(*) AS pageviews, count(DISTINCT anonymous_id) AS visitors,
-               {VISITOR_SHARE} AS percentage
-        FROM {pageviews(ctx)} AS pv
-        WHERE {where}
-        GROUP BY 1, 2)"""
+def _own_domain(ctx: QueryContext) -> str:
+    return (
+        f"(SELECT lower(domain) FROM site_lookup WHERE client_id = {lit(ctx.project_id)} LIMIT 1)"
+    )
+
+
+def _by_source(ctx: QueryContext, name: str, where: str) -> Built:
+    """Session-attributed page views grouped by a referrer URL expression, a page of them in
+    visitors order, then merged by readable source."""
+    return Built(
+        f"""
+        SELECT {name} AS name, count(*) AS pageviews,
+               count(DISTINCT anonymous_id) AS visitors, {VISITOR_SHARE} AS percentage,
+               {_own_domain(ctx)} AS own_domain
+        FROM {attributed(ctx)} AS pv
+        WHERE event_name = 'screen_view' AND {where}
+        GROUP BY 1""",
+        "visitors DESC, name ASC",
+        post=merged_by_source(None),
+    )
 
 
 @builder("top_referrers")
 def top_referrers(ctx: QueryContext) -> Built:
-    return Built(
-        f"""
-        SELECT name, pageviews, visitors, percentage,
-               {readable_source("domain")} AS referrer, domain
-        FROM {_by_referrer(ctx, exclude_self=True)} AS r""",
-        "pageviews DESC, visitors DESC, name ASC",
+    # Referred page views only: no direct traffic, no self-referrals, no localhost.
+    host = url_host("referrer")
+    own = _own_domain(ctx)
+    where = (
+        f"coalesce(referrer, '') != '' AND {host} != {own} "
+        f"AND NOT {host} ILIKE '%.' || {own} AND {host} NOT IN ('localhost', '127.0.0.1')"
     )
+    return _by_source(ctx, normalized_referrer("referrer"), where)
 
 
 @builder("traffic_sources")
 def traffic_sources(ctx: QueryContext) -> Built:
-    return Built(
-        f"""
-        SELECT name AS source, pageviews, visitors,
-               {readable_source("domain")} AS referrer, domain
-        FROM {_by_referrer(ctx, exclude_self=False)} AS r""",
-        "pageviews DESC, visitors DESC, source ASC",
+    # Every page view; direct, self-referrals and localhost together as direct.
+    host = url_host("referrer")
+    own = _own_domain(ctx)
+    name = (
+        f"(CASE WHEN {host} = {own} OR {host} LIKE '%.' || {own} THEN 'direct' "
+        f"ELSE {normalized_referrer('referrer', own_domain='localhost')} END)"
     )
+    return _by_source(ctx, name, "TRUE")
 
 
 def _utm(ctx: QueryContext, column: str) -> Built:
-    return dim_breakdown(ctx, column, where=not_empty(column))
+    # utm_source/medium/campaign are the session's first values; term and content the event's.
+    return dim_breakdown(ctx, column, where=not_empty(column), by_session=column in ATTRIBUTED)
 
 
 @builder("utm_sources")

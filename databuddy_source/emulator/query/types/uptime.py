@@ -28,7 +28,7 @@ def checks(ctx: QueryContext) -> str:
 
 def q(col: str, fraction: float) -> str:
     """A quantile of ``col``, 2 decimals (NULL over no rows)."""
-    return f"round(quantile_cont({col}, {fraction}), 2)"
+    return f"round_even(quantile_cont({col}, {fraction}), 2)"
 
 
 @builder("uptime_overview")
@@ -36,14 +36,14 @@ def uptime_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {UPTIME_PERCENTAGE} AS uptime_percentage,
-               round(avg(total_ms), 2) AS avg_response_time,
+               round_even(avg(total_ms), 2) AS avg_response_time,
                {q("total_ms", 0.5)} AS p50_response_time,
                {q("total_ms", 0.75)} AS p75_response_time,
                {q("total_ms", 0.95)} AS p95_response_time,
                {q("total_ms", 0.99)} AS p99_response_time,
                max(total_ms) AS max_response_time,
                min(total_ms) AS min_response_time,
-               round(avg(ttfb_ms), 2) AS avg_ttfb,
+               round_even(avg(ttfb_ms), 2) AS avg_ttfb,
                {event_time("arg_max(ssl_expiry, timestamp)")} AS ssl_expiry,
                min(ssl_valid) AS ssl_valid
         FROM {checks(ctx)} AS c
@@ -63,11 +63,11 @@ def uptime_time_series(ctx: QueryContext) -> Built:
                count(*) AS total_checks,
                {UP} AS successful_checks,
                {DOWN} * {CHECK_INTERVAL_SECONDS} AS downtime_seconds,
-               round(avg(total_ms), 2) AS avg_response_time,
+               round_even(avg(total_ms), 2) AS avg_response_time,
                {q("total_ms", 0.5)} AS p50_response_time,
                {q("total_ms", 0.95)} AS p95_response_time,
                max(total_ms) AS max_response_time,
-               round(avg(ttfb_ms), 2) AS avg_ttfb,
+               round_even(avg(ttfb_ms), 2) AS avg_ttfb,
                {q("ttfb_ms", 0.5)} AS p50_ttfb,
                {q("ttfb_ms", 0.95)} AS p95_ttfb
         FROM {checks(ctx)} AS c
@@ -112,7 +112,7 @@ def uptime_response_time_trends(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {ctx.bucket("timestamp")} AS date,
-               round(avg(total_ms), 2) AS avg_response_time,
+               round_even(avg(total_ms), 2) AS avg_response_time,
                {q("total_ms", 0.5)} AS p50_response_time,
                {q("total_ms", 0.75)} AS p75_response_time,
                {q("total_ms", 0.9)} AS p90_response_time,
@@ -120,7 +120,7 @@ def uptime_response_time_trends(ctx: QueryContext) -> Built:
                {q("total_ms", 0.99)} AS p99_response_time,
                min(total_ms) AS min_response_time,
                max(total_ms) AS max_response_time,
-               round(avg(ttfb_ms), 2) AS avg_ttfb
+               round_even(avg(ttfb_ms), 2) AS avg_ttfb
         FROM {checks(ctx)} AS c
         WHERE status = 1
         GROUP BY 1
@@ -154,7 +154,7 @@ def uptime_by_region(ctx: QueryContext) -> Built:
         f"""
         SELECT probe_region AS region,
                {UPTIME_PERCENTAGE} AS uptime_percentage,
-               round(avg(total_ms), 2) AS avg_response_time,
+               round_even(avg(total_ms), 2) AS avg_response_time,
                {q("total_ms", 0.95)} AS p95_response_time
         FROM {src} AS c
         GROUP BY probe_region

@@ -9,13 +9,35 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..merge import merged_by_country
 from ..sql import normalized_path
 from .common import pageviews
 from .performance import VISITOR_SHARE, geo_columns, vital
 
+# A filter may name the span's own columns or its session's first browser, country, region or
+# city (as Databuddy joins them from page views); others fail the parameter.
+_FILTERABLE = frozenset(
+    {
+        "path",
+        "anonymous_id",
+        "session_id",
+        "metric_name",
+        "browser_name",
+        "country",
+        "region",
+        "city",
+    }
+)
+
+
+def _spans(ctx: QueryContext) -> str:
+    return ctx.source("web_vitals_spans", filter_columns=_FILTERABLE)
+
 
 def _quantiles(*levels: int) -> str:
-    return ", ".join(f"round(quantile_cont(metric_value, {q / 100}), 4) AS p{q}" for q in levels)
+    return ", ".join(
+        f"tdigest_quantile(list(metric_value::FLOAT), {q / 100}) AS p{q}" for q in levels
+    )
 
 
 PERCENTILES = _quantiles(50, 75, 90, 95, 99)
@@ -25,9 +47,9 @@ PERCENTILES = _quantiles(50, 75, 90, 95, 99)
 def vitals_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT metric_name, {PERCENTILES}, round(avg(metric_value), 4) AS avg_value,
+        SELECT metric_name, {PERCENTILES}, round_even(avg(metric_value), 4) AS avg_value,
                count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY metric_name
+        FROM {_spans(ctx)} AS wv GROUP BY metric_name
     """,
         "metric_name ASC",
     )
@@ -38,7 +60,7 @@ def vitals_time_series(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {ctx.bucket("timestamp")} AS date, metric_name, {PERCENTILES}, count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv GROUP BY 1, metric_name
+        FROM {_spans(ctx)} AS wv GROUP BY 1, metric_name
     """,
         "date ASC, metric_name ASC",
     )
@@ -50,7 +72,7 @@ def vitals_by_page(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {page} AS page, metric_name, {PERCENTILES}, count(*) AS samples
-        FROM {ctx.source("web_vitals_spans")} AS wv
+        FROM {_spans(ctx)} AS wv
         WHERE coalesce(path, '') != ''
         GROUP BY {page}, metric_name
     """,
@@ -63,48 +85,55 @@ P50S = ", ".join(
 )
 
 
-def _place(ctx: QueryContext, name: str, present: str, group: str, geo: bool) -> Built:
-    extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage" if geo else ""
+def _place(ctx: QueryContext, name: str, present: str, group: str, geo: str = "") -> Built:
+    """Vitals per place; ``geo``: 'country' adds the country's code and name, 'place' names the
+    place as its own code (Databuddy finds no country in "Texas, US"); both merge by code."""
+    extra = ""
+    if geo == "country":
+        extra = f", {geo_columns('country')}, {VISITOR_SHARE} AS percentage"
+    elif geo == "place":
+        extra = f", {name} AS country_code, {name} AS country_name, {VISITOR_SHARE} AS percentage"
     return Built(
         f"""
         SELECT {name} AS name, count(DISTINCT anonymous_id) AS visitors, {P50S},
                count(*) AS samples{extra}
-        FROM {ctx.source("web_vitals_spans")} AS wv
+        FROM {_spans(ctx)} AS wv
         WHERE coalesce({present}, '') != ''
         GROUP BY {group}
     """,
         "samples DESC, name ASC",
+        post=merged_by_country if geo else None,
     )
 
 
 @builder("vitals_by_country")
 def vitals_by_country(ctx: QueryContext) -> Built:
-    return _place(ctx, "country", "country", "country", geo=True)
+    return _place(ctx, "country", "country", "country", geo="country")
 
 
 @builder("vitals_by_browser")
 def vitals_by_browser(ctx: QueryContext) -> Built:
-    return _place(ctx, "browser_name", "browser_name", "browser_name", geo=False)
+    return _place(ctx, "browser_name", "browser_name", "browser_name")
 
 
 @builder("vitals_by_region")
 def vitals_by_region(ctx: QueryContext) -> Built:
-    return _place(ctx, "region || ', ' || country", "region", "region, country", geo=True)
+    return _place(ctx, "region || ', ' || country", "region", "region, country", geo="place")
 
 
 @builder("vitals_by_city")
 def vitals_by_city(ctx: QueryContext) -> Built:
-    return _place(ctx, "city || ', ' || country", "city", "city, country", geo=True)
+    return _place(ctx, "city || ', ' || country", "city", "city, country", geo="place")
 
 
 @builder("performance_overview")
 def performance_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT round(avg(load_time), 2) AS avg_load_time,
-               round(avg(dom_ready_time) FILTER (WHERE dom_ready_time > 0), 2)
+        SELECT round_even(avg(load_time), 2) AS avg_load_time,
+               round_even(avg(dom_ready_time) FILTER (WHERE dom_ready_time > 0), 2)
                    AS avg_dom_ready_time,
-               round(avg(render_time) FILTER (WHERE render_time > 0), 2) AS avg_render_time
+               round_even(avg(render_time) FILTER (WHERE render_time > 0), 2) AS avg_render_time
         FROM {pageviews(ctx)} AS pv WHERE load_time > 0
     """,
         "avg_load_time",

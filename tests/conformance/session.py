@@ -1,0 +1,89 @@
+"""One conformance run end to end: load the events on both sides, run both matrices, keep the
+results (used by the pytest suite and by ``scripts/conformance.py``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .harness import (
+    PAID_DOMAIN,
+    PAID_SITE,
+    REAL_DOMAIN,
+    REAL_ORG,
+    REAL_SITE,
+    SOURCE_DOMAIN,
+    ClickHouse,
+    Diff,
+    RealServer,
+    Target,
+    current_types,
+    emulator_with,
+    generated_rows,
+    is_gated,
+    retarget,
+)
+from .matrix import RANGES, Run, Runner
+
+PAID_COPY_DOMAIN = "docs.acme.example"  # the emulator website that gets site_paid's rows
+PACE = 0.6  # seconds between requests to the real server: 100/min, under its 120/min
+
+
+def _normalizer(pairs: list[tuple[str, str]]) -> Callable[[Any], Any]:
+    def norm(v: Any) -> Any:
+        if isinstance(v, str):
+            for old, new in pairs:
+                v = v.replace(old, new)
+            return v
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        return v
+
+    return norm
+
+
+def conformance_run(real: RealServer, log: Callable[[str], None] = print) -> Run:
+    started = time.monotonic()
+    rows, n_events = generated_rows()
+    log(f"generated {n_events} events for {SOURCE_DOMAIN}")
+    ch = ClickHouse(real.clickhouse_url)
+    real_rows = retarget(rows, site=REAL_SITE, owner=REAL_ORG, domains=(SOURCE_DOMAIN, REAL_DOMAIN))
+    ch.replace_site(REAL_SITE, real_rows)
+    log(f"loaded {sum(len(v) for v in real_rows.values())} rows into the real {REAL_SITE}")
+    loads: list[tuple[str, Any]] = [(SOURCE_DOMAIN, rows)]
+    paid_rows = None
+    if real.key_paid:
+        paid_rows = ch.site_rows(PAID_SITE)
+        copy = retarget(paid_rows, site="", owner="", domains=(PAID_DOMAIN, PAID_COPY_DOMAIN))
+        loads.append((PAID_COPY_DOMAIN, copy))
+    run = Run()
+    with emulator_with(loads) as (url, store, sites):
+        pairs = [(sites[0]["id"], REAL_SITE), (SOURCE_DOMAIN, REAL_DOMAIN)]
+        emu = Target(url, store.config.api_key, sites[0]["id"], SOURCE_DOMAIN)
+        real_t = Target(real.api_url, real.key_free, REAL_SITE, REAL_DOMAIN, pace=PACE)
+        runner = Runner(real_t, emu, _normalizer(pairs), run)
+        runner.matrix(gated=False)
+        log(f"non-gated types done: {run.requests} requests")
+        gated = [t for t in current_types() if is_gated(t) and t["name"] in runner.known]
+        start, end = RANGES["week"]
+        runner.request(
+            "plan gate (free org)",
+            gated,
+            {"startDate": start, "endDate": end},
+            "UTC",
+            expect_status=402,
+        )
+        if real.key_paid and paid_rows is not None:
+            paid_pairs = [(sites[1]["id"], PAID_SITE), (PAID_COPY_DOMAIN, PAID_DOMAIN)]
+            paid_emu = Target(url, store.config.api_key, sites[1]["id"], PAID_COPY_DOMAIN)
+            paid_real = Target(real.api_url, real.key_paid, PAID_SITE, PAID_DOMAIN, pace=PACE)
+            Runner(paid_real, paid_emu, _normalizer(paid_pairs), run).matrix(gated=True)
+        else:
+            for t in current_types():
+                if is_gated(t):
+                    run.record(t["name"], "UTC", "paid", Diff(["not run: no paid key"]))
+    log(f"{run.requests} requests, {run.rows_compared} rows in {time.monotonic() - started:.0f} s")
+    return run
