@@ -124,10 +124,12 @@ def resolve_query_types(value: Any) -> tuple[str, ...]:
                 f"unknown query type {name!r}.{suggest(name, known)}",
                 "Pick names from GET /v1/query/types, or 'all' / 'default'",
             )
-        elif query_types_by_name()[name].raw.get("requires_filter"):
+        elif required := query_types_by_name()[name].raw.get("requires_filter"):
+            field = str(required).split()[0]  # "anonymous_id (…)" / "session_id (…)"
+            what = "one visitor" if field == "anonymous_id" else "one session"
             raise _bad(
                 "queries",
-                f"{name!r} needs a filter on one visitor (anonymous_id)",
+                f"{name!r} needs a filter on {what} ({field})",
                 "It is not a table-shaped type: leave it out",
             )
         else:

@@ -752,6 +752,7 @@ def build_database(config: EmulatorConfig, registry: Registry) -> duckdb.DuckDBP
     con = duckdb.connect(":memory:", config={"threads": 2})
     gen = Generator(config, registry)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # long statements would draw one on stdout
     con.execute(_TDIGEST_QUANTILE)
     _create_lookups(con, gen)
     gen.build(con)

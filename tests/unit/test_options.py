@@ -16,7 +16,9 @@ def test_defaults() -> None:
 
 
 def test_all_and_comma_separated_names() -> None:
-    assert len(resolve_options(queries="all").query_types) == 131  # 134 - 3 that need a filter
+    # 134 current types - 3 that need a filter (profile_detail, profile_sessions: a visitor;
+    # session_events: a session)
+    assert len(resolve_options(queries="all").query_types) == 131
     assert resolve_options(queries="top_pages, country").query_types == ("top_pages", "country")
 
 
@@ -25,6 +27,7 @@ def test_all_and_comma_separated_names() -> None:
     [
         ({"queries": ["top_page"]}, "Did you mean 'top_pages'?"),
         ({"queries": ["profile_detail"]}, "needs a filter on one visitor"),
+        ({"queries": ["session_events"]}, r"needs a filter on one session \(session_id\)"),
         ({"start_date": "2026-02-30"}, "is not a date"),
         ({"start_date": "2026-03-02", "end_date": "2026-03-01"}, "is before start_date"),
         ({"lookback_days": 0}, "lookback_days"),
