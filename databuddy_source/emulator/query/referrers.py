@@ -121,3 +121,24 @@ def merged_by_source(own_domain: str | None) -> Any:
         return out
 
     return post
+
+
+def merged_live_referrers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``realtime_referrers``' ``Built.post``: rows of (referrer domain or 'Direct', visitors)
+    parsed like ``top_referrers``' and merged by readable source, visitors summed, each with its
+    share of the merged rows' visitors."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        info = referrer_info(str(row["referrer"] or ""), None)
+        key = "direct" if info["referrer_type"] == "direct" else info["name"].lower()
+        if key in merged:
+            merged[key]["visitors"] += row["visitors"]
+            continue
+        merged[key] = {"referrer": info["referrer"], "visitors": row["visitors"]}
+        merged[key] |= {k: info[k] for k in ("name", "source", "domain", "referrer_type")}
+    out = list(merged.values())
+    total = sum(r["visitors"] for r in out)
+    for r in out:
+        r["percentage"] = math.floor(r["visitors"] / total * 10_000 + 0.5) / 100 if total else 0
+    out.sort(key=lambda r: -r["visitors"])
+    return out

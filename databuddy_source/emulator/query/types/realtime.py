@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from ..context import QueryContext
 from ..engine import Built, builder
+from ..referrers import merged_live_referrers
 from ..sql import event_time, normalized_path, pct, referrer_host
 from .performance import geo_columns
 
@@ -39,9 +40,10 @@ def realtime_pages(ctx: QueryContext) -> Built:
 
 @builder("realtime_referrers")
 def realtime_referrers(ctx: QueryContext) -> Built:
-    """Referrer domains (without www); direct traffic as ``direct``."""
+    """Referrer domains (without www; 'Direct' without one), then parsed and merged by readable
+    source as ``top_referrers`` is."""
     ref = (
-        f"CASE WHEN coalesce(referrer, '') = '' THEN 'direct' ELSE {referrer_host('referrer')} END"
+        f"CASE WHEN coalesce(referrer, '') = '' THEN 'Direct' ELSE {referrer_host('referrer')} END"
     )
     return Built(
         f"""
@@ -49,6 +51,7 @@ def realtime_referrers(ctx: QueryContext) -> Built:
         FROM {recent(ctx)} AS r GROUP BY 1
     """,
         "visitors DESC, referrer ASC",
+        post=merged_live_referrers,
     )
 
 

@@ -73,6 +73,6 @@ def interesting_sessions(ctx: QueryContext) -> Built:
                {_SCORE} AS interesting_score, {geo_columns("b.country")}
         FROM b LEFT JOIN c USING (session_id) LEFT JOIN er USING (session_id)
         WHERE b.page_views > 0""",
-        "interesting_score DESC, last_visit DESC, session_id ASC",
+        f'interesting_score DESC, last_visit DESC, "{session_col}" ASC',
         sortable=False,
     )
