@@ -66,8 +66,9 @@ def test_429_storm_waits_for_the_reset_in_milliseconds(
         assert run(c, site)["summary_metrics"]
         assert c.stats.snapshot()["rate_limited"] == 3
     # X-RateLimit-Reset = server time + 60 s, in epoch milliseconds: each wait is 60 s
-    assert len(fake_time.sleeps) == 3
-    assert all(59.8 <= s <= 60.0 for s in fake_time.sleeps), fake_time.sleeps
+    waits = [s for s in fake_time.sleeps if s > 0.01]  # (the limiter may pace a millisecond)
+    assert len(waits) == 3
+    assert all(59.8 <= s <= 60.0 for s in waits), fake_time.sleeps
 
 
 def test_retry_after_seconds_and_http_date(

@@ -35,7 +35,7 @@ def test_connection_refused_on_the_first_request_is_not_retried(fake_time: FakeT
 
 
 def test_a_host_name_that_does_not_resolve_is_not_retried(fake_time: FakeTime) -> None:
-    url = "http://databuddy-api.invalid"  # .invalid never resolves (RFC 2606)
+    url = "https://databuddy-api.invalid"  # .invalid never resolves (RFC 2606)
     client = Databuddy("dbdy_" + "a" * 48, base_url=url, sleep=fake_time.sleep)
     with client, pytest.raises(UnreachableError, match="the host name"):
         client.query.websites()
