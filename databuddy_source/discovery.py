@@ -144,6 +144,8 @@ def discover(
     if "link" in kinds:
         try:
             for link in client.rpc.call("links.list", {}):
+                if link.get("deletedAt"):  # listed, but the Query API refuses it (403)
+                    continue
                 found.links.append(
                     Parent(
                         "link", link["id"], _created(link["createdAt"], timezone), link.get("slug")

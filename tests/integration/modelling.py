@@ -139,7 +139,7 @@ class Truth:
         return [
             link
             for link in reg.collection("links").values()
-            if link["organizationId"] == reg.demo_org_id
+            if link["organizationId"] == reg.demo_org_id and not link.get("deletedAt")
         ]
 
     def rows(

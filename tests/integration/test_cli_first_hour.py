@@ -150,7 +150,7 @@ def test_an_initialised_folder_without_a_key_says_where_it_goes(tmp_path: Path) 
     ("url", "cause"),
     [
         ("http://127.0.0.1:{port}", "connection refused"),
-        ("http://databuddy-api.invalid", "the host name"),
+        ("https://databuddy-api.invalid", "the host name"),
     ],
     ids=["refused", "dns"],
 )

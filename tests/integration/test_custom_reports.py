@@ -23,7 +23,7 @@ from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.emulator.store import Store
 
 from .custom_examples import EXAMPLES, assert_report_equals_api, example_reports
-from .syncing import DAILY_SYNC, make_pipeline, sync, table_rows
+from .syncing import make_pipeline, sync, table_rows
 
 START, YESTERDAY = date(2026, 3, 9), date(2026, 3, 14)
 TABLES = [f"report_{r['name']}" for r in EXAMPLES]
@@ -218,7 +218,15 @@ def test_a_bad_definition_stops_before_any_request(tmp_path: Path, server: Emula
         }
     )
     result = subprocess.run(
-        [sys.executable, str(DAILY_SYNC), "--base-url", server.url, "--as-of", "2026-03-15"],
+        [
+            sys.executable,
+            "-m",
+            "databuddy_source.cli.sync",
+            "--base-url",
+            server.url,
+            "--as-of",
+            "2026-03-15",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
