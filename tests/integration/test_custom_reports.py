@@ -34,7 +34,9 @@ def days(first: date, last: date) -> list[date]:
 
 
 def websites(store: Store) -> list[str]:
-    return [w["id"] for w in store.registry.websites_of(store.registry.demo_org_id)]
+    """The websites the API lists (soft-deleted ones are not)."""
+    sites = store.registry.websites_of(store.registry.demo_org_id)
+    return [w["id"] for w in sites if not w.get("deletedAt")]
 
 
 def client_of(server: EmulatorServer) -> Databuddy:

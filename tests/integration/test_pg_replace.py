@@ -83,14 +83,16 @@ def test_slices_are_replaced_in_place_and_vanished_rows_go(
             "VALUES (%s, DATE '2026-03-13', '/ghost', 1, 999)",
             site,
         )
-        sql.execute_sql(  # the deleted website's answer is empty: only a marker row replaces it
+        sql.execute_sql(  # a soft-deleted website's row: nothing the API answers replaces it
             "INSERT INTO events_by_date (website_id, date, pageviews, _slice_row) "
             "VALUES (%s, DATE '2026-03-14', 7, 0)",
             deleted,
         )
     sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
     assert not [r for r in table_rows(pipeline, "top_pages") if r["name"] == "/ghost"]
-    assert not [r for r in table_rows(pipeline, "events_by_date") if r["website_id"] == deleted]
+    # the soft-deleted website is neither listed nor answered: its rows stay as last read
+    kept = [r for r in table_rows(pipeline, "events_by_date") if r["website_id"] == deleted]
+    assert [r["pageviews"] for r in kept] == [7]
     assert_equal_truth(pipeline, server)
 
 

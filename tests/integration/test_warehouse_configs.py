@@ -361,6 +361,13 @@ def assert_query_table_merges(pipeline: Any, client: Any, clickhouse: Any) -> No
     rows = partial(clickhouse_rows, clickhouse)
     staging = stage_in_clickhouse(clickhouse, pipeline, client, "top_pages")
     target = client.sql_client.make_qualified_table_name("top_pages")
+    if rows(f"SELECT countIf(`_empty_slice`) FROM {staging}") == [(0,)]:
+        # every website listed had rows that day: stage the marker of a slice whose answer was
+        # empty, as the source writes it (keys, no row values)
+        clickhouse.query(
+            f"INSERT INTO {staging} (`website_id`, `date`, `_slice_row`, `_empty_slice`) "
+            f"VALUES ('a-website-without-rows', '{ONE_DAY}', 0, true)"
+        )
     # the destination before: every staged slice with stale rows, and an older day to keep
     keys = "`website_id`, `date`, `name`, `_slice_row`"
     clickhouse.query(
