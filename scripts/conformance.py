@@ -12,6 +12,7 @@ Exit codes: 0 written, 2 the real server is not configured.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,17 +29,58 @@ from tests.conformance.harness import (
     current_types,
 )
 from tests.conformance.matrix import FILTERS, Run
+from tests.conformance.probes import PROBES_EXPLAINED, ProbeResult, harness_dir, run_probes
 from tests.conformance.session import conformance_run
 
-ERROR_PATHS_EMUAPI = (
-    "unknown query type",
-    "removed query type (e.g. llm_time_series)",
-    "unknown type inside a batch",
-    "bad bodies (missing parameters, bad limit/page, bad dates)",
-    "bad key / missing key / wrong scope",
-    "rate limit 429 and its headers",
-    "RPC lists the source syncs",
+PROBES_HOW = (
+    "The real-server harness's curl probes (`probes.sh`: removed and unknown types, the plan "
+    "gate alone, mixed and in a batch, anonymous and cross-organization access, bad filters, "
+    "presets, limits and bodies, the hourly range limit, time zones, the RPC lists a sync reads "
+    "with each key) sent to the real server and to a fresh emulator "
+    "(`scripts/emulator_probes.sh` maps the seeded world's roles onto the emulator's fixtures: "
+    "the demo organization on the free plan plays `org_seed_acme`, Globex on pro plays "
+    "`org_seed_paid`), compared with the harness's `shape_diff.py`: status, content type, "
+    "envelope keys, error text and details, entries (order, success, error), columns and JSON "
+    "types. Values are not compared here: the two worlds hold different data."
 )
+
+RATE_LIMIT_ROW = (
+    "| rate limit 429 and its headers | - | - | not probed in this run: it spends a key's whole "
+    "minute on a server other sessions use (the harness's `ratelimit_probe.sh` is the probe; the "
+    "emulator's limiter follows the API's code, `--rate-limit-mode code`) |"
+)
+
+
+def _probe_row(r: ProbeResult) -> str:
+    if not r.problems:
+        result = "identical" + (
+            " (whole vs fractional numbers differ with the values: the two worlds hold "
+            "different data)"
+            if r.number_kinds
+            else ""
+        )
+    else:
+        why = PROBES_EXPLAINED.get(r.name, "differs (not explained yet)")
+        result = f"{'; '.join(r.problems)[:300]}; why: {why}"
+    return f"| `{r.name}` | {r.real_status} | {r.emulator_status} | {result.replace('|', '/')} |"
+
+
+def _our_commit() -> str:
+    """This repository's commit (with ``+changes`` when the work tree differs from it)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "databuddy_source"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+changes" if dirty else "")
 
 
 def _cell(run: Run, name: str, tz: str) -> str:
@@ -54,7 +96,7 @@ def _cell(run: Run, name: str, tz: str) -> str:
     return ("; ".join(parts) + more).replace("|", "\\|")
 
 
-def render(run: Run) -> str:
+def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
     types = current_types()
     counts = {
         tz: sum(1 for t in types if (o := run.outcomes.get((t["name"], tz))) and o.identical)
@@ -63,8 +105,9 @@ def render(run: Run) -> str:
     lines = [
         "# Conformance: the emulator against the real Databuddy API",
         "",
-        f"Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, against Databuddy upstream "
-        f"commit `{UPSTREAM_COMMIT}` (run locally, addressed only by URL).",
+        f"Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, emulator at commit "
+        f"`{_our_commit()}`, against Databuddy upstream commit `{UPSTREAM_COMMIT}` (run locally, "
+        "addressed only by URL).",
         "",
         "How: the emulator's generator makes one website's events in Databuddy's ingestion shape "
         "(a `screen_view` per page view, a `page_exit` with `time_on_page`, full URLs, UTM on "
@@ -140,24 +183,46 @@ def render(run: Run) -> str:
         "| plan gate: error types on a paid website (200, rows) | "
         + "row comparison above (site_paid's seeded rows, read only) |"
     )
-    for p in ERROR_PATHS_EMUAPI:
-        lines.append(f"| {p} | see emuapi (owned by the API-behaviour work) |")
     for case, problem in run.request_level:
         if not case.startswith("plan gate"):
             lines.append(f"| {case} | {problem} |")
+    lines += ["", "### Probes", "", probe_note, ""]
+    if probes is not None:
+        same = sum(1 for r in probes if not r.problems)
+        lines += [
+            f"**Identical: {same} of {len(probes)} probes.**",
+            "",
+            "| probe | real status | emulator status | result |",
+            "|---|---|---|---|",
+            *(_probe_row(r) for r in probes),
+            RATE_LIMIT_ROW,
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/conformance.md")
+    parser.add_argument("--no-probes", action="store_true", help="skip the request-level probes")
     args = parser.parse_args(argv)
     real = RealServer.from_env()
     if real is None:
         print(SKIP_REASON, file=sys.stderr)
         return 2
     run = conformance_run(real, log=lambda m: print(m, file=sys.stderr))
-    Path(args.out).write_text(render(run))
+    harness = harness_dir()
+    probes = None
+    if args.no_probes or harness is None:
+        note = "Not run: " + (
+            "--no-probes."
+            if args.no_probes
+            else "no real-server harness "
+            "(set DATABUDDY_REAL_HARNESS to the folder of probes.sh and shape_diff.py)."
+        )
+    else:
+        probes = run_probes(real, harness)
+        note = PROBES_HOW
+    Path(args.out).write_text(render(run, probes, note))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -161,13 +161,14 @@ def compare(
     args: argparse.Namespace, key: str, db: duckdb.DuckDBPyConnection
 ) -> tuple[int, int, list[str], dict[str, tuple[int, int]]]:
     client = Databuddy(key, base_url=args.base_url)
-    by_parent: dict[str, list[tuple[str, str, date, str]]] = defaultdict(list)
+    # One request carries one zone: a website's slices are packed per zone of their table.
+    by_parent: dict[tuple[str, str], list[tuple[str, str, date, str]]] = defaultdict(list)
     for table, name, parent, day, zone in loaded_slices(db):
-        by_parent[parent].append((table, name, day, zone))
+        by_parent[parent, zone].append((table, name, day, zone))
     compared = equal = 0
     mismatches: list[str] = []
     per_site: dict[str, tuple[int, int]] = {}  # website -> (compared, equal)
-    for parent, slices in by_parent.items():
+    for (parent, _zone), slices in by_parent.items():
         for start in range(0, len(slices), PER_REQUEST):
             chunk = slices[start : start + PER_REQUEST]
             parameters = []
@@ -198,7 +199,7 @@ def compare(
 
 
 def requests_spent(log: str) -> int | None:
-    match = re.search(r"Run \w+: (\d+) query requests", log)
+    match = re.search(r"Run \w+: (?:\d+ slices in )?(\d+) query requests", log)
     return int(match[1]) if match else None
 
 

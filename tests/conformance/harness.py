@@ -247,6 +247,24 @@ def emulator_with(
         store.close()
 
 
+@contextmanager
+def emulator_plan(store: Store, site: Mapping[str, Any], plan: str) -> Iterator[None]:
+    """Put a website's organization on a billing plan, and back on its own afterwards."""
+    org, plans = site["organizationId"], store.registry.plans
+    before = store.registry.plan_of(org)
+
+    def put(p: str) -> None:
+        with store.lock:
+            plans[org] = p
+        store.changed()
+
+    put(plan)
+    try:
+        yield
+    finally:
+        put(before)
+
+
 # ---------------------------------------------------------------------------- comparison
 def _kind(v: Any) -> str:
     if v is None:
@@ -297,7 +315,7 @@ def order_keys(t: Mapping[str, Any], columns: set[str]) -> list[tuple[str, bool]
     resorted = re.search(r"re-sorts? by (\w+) DESC", spec)
     if resorted:  # a plugin re-sorts the page: that is the final order
         spec = f"{resorted.group(1)} DESC"
-    keys = []
+    keys: list[tuple[str, bool]] = []
     for part in spec.split(" (")[0].split(";")[0].split(","):
         words = part.strip().split()
         if not words:

@@ -71,7 +71,7 @@ class Run:
 def _entries(answer: Any) -> dict[str, Mapping[str, Any]]:
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         return {}
-    return {e.get("parameter"): e for e in answer["data"] if isinstance(e, dict)}
+    return {str(e.get("parameter")): e for e in answer["data"] if isinstance(e, dict)}
 
 
 def _envelope(real: Any, emu: Any) -> list[str]:
