@@ -84,9 +84,20 @@ def country_name(code_col: str) -> str:
     return f"coalesce((SELECT cn.name FROM country_names cn WHERE cn.code = {code_col}), '')"
 
 
+def round_half_even(value: str, digits: int) -> str:
+    """``value`` rounded half to even at ``digits`` decimals, as ClickHouse rounds floats.
+    Written out rather than DuckDB's ``round_even``, which DuckDB 1.4 cannot apply to a window
+    expression ("Unimplemented expression class")."""
+    scaled = f"(({value}) * {10**digits})"
+    low = f"floor{scaled}"
+    even = f"(CASE WHEN {low} % 2 = 0 THEN {low} ELSE {low} + 1 END)"
+    return f"((CASE WHEN {scaled} - {low} = 0.5 THEN {even} ELSE round{scaled} END) / {10**digits})"
+
+
 def pct(part: str, whole: str) -> str:
     """A share in percent, 2 decimals, 0 when the whole is 0."""
-    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE round_even(100.0 * ({part}) / ({whole}), 2) END)"
+    share = round_half_even(f"100.0 * ({part}) / ({whole})", 2)
+    return f"(CASE WHEN ({whole}) = 0 THEN 0 ELSE {share} END)"
 
 
 def event_time(col: str) -> str:

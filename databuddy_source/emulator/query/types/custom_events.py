@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..context import QueryContext, filter_condition
 from ..engine import Built, builder
-from ..sql import event_time, pct
+from ..sql import event_time, pct, round_half_even
 
 HAS_PROPS = "coalesce(properties, '{}') != '{}' AND coalesce(json_valid(properties), FALSE)"
 _OWN_FILTERS = ("website_id", "property_key")  # not raw filter columns: handled here
@@ -215,7 +215,7 @@ def _shares(ctx: QueryContext) -> str:
     return f"""(
         SELECT r.event_name, r.property_key, r.property_value, r.count, r.rn,
                sum(r.count) OVER w AS total,
-               round_even(r.count * 100.0 / sum(r.count) OVER w, 2) AS percentage,
+               {round_half_even("r.count * 100.0 / sum(r.count) OVER w", 2)} AS percentage,
                count(*) OVER w AS cardinality
         FROM {_ranked(ctx)} AS r
         WINDOW w AS (PARTITION BY r.event_name, r.property_key))"""
