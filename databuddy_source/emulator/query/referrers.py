@@ -113,12 +113,7 @@ def merged_by_source(own_domain: str | None) -> Any:
                     "domain": info["domain"],
                     "referrer_type": info["referrer_type"],
                 }
-        out = list(merged.values())
-        total = sum(r["visitors"] for r in out)
-        for r in out:
-            r["percentage"] = math.floor(r["visitors"] / total * 10_000 + 0.5) / 100 if total else 0
-        out.sort(key=lambda r: -r["visitors"])
-        return out
+        return _by_visitors(list(merged.values()))
 
     return post
 
@@ -136,9 +131,13 @@ def merged_live_referrers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         merged[key] = {"referrer": info["referrer"], "visitors": row["visitors"]}
         merged[key] |= {k: info[k] for k in ("name", "source", "domain", "referrer_type")}
-    out = list(merged.values())
-    total = sum(r["visitors"] for r in out)
-    for r in out:
+    return _by_visitors(list(merged.values()))
+
+
+def _by_visitors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merged rows, each with its share of their visitors (half up, 2 decimals), most first."""
+    total = sum(r["visitors"] for r in rows)
+    for r in rows:
         r["percentage"] = math.floor(r["visitors"] / total * 10_000 + 0.5) / 100 if total else 0
-    out.sort(key=lambda r: -r["visitors"])
-    return out
+    rows.sort(key=lambda r: -r["visitors"])
+    return rows
