@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 
@@ -83,3 +84,21 @@ def decode(raw: bytes, schema: pa.Schema) -> ArrowAnswer | None:
         tables[label] = pa.Table.from_struct_array(values)
     request_id = table.column("requestId")[0].as_py()
     return ArrowAnswer(request_id, tables)
+
+
+def disjoint_concat(first: pa.Table, second: pa.Table) -> pa.Table | None:
+    """``first`` followed by ``second`` when all their rows differ from one another (so no row
+    of ``second`` repeats one of ``first``), found by Arrow's hashing without a Python object
+    per row: a column whose values are all distinct proves it, else a grouping by every
+    column. ``None`` when some rows may be equal, or the tables' columns differ: compare them
+    row by row then."""
+    try:
+        joined = pa.concat_tables([first, second])
+        n = joined.num_rows
+        for column in joined.columns:  # one all-distinct column (a page's label) is enough
+            if pc.count_distinct(column, mode="all").as_py() == n:
+                return joined
+        groups = joined.group_by(joined.column_names, use_threads=False).aggregate([])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return joined if groups.num_rows == n else None

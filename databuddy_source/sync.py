@@ -13,6 +13,7 @@ import orjson
 import pyarrow as pa
 
 from . import settings
+from .arrow_answers import disjoint_concat
 from .catalog import MERGED_AFTER_LIMIT, learn_columns
 from .client import Databuddy
 from .errors import (
@@ -422,6 +423,10 @@ def _joined(rows: SliceRows, page: SliceRows) -> tuple[SliceRows, bool]:
         return page, False
     if not len(page):
         return rows, False
+    if isinstance(rows, pa.Table) and isinstance(page, pa.Table):
+        joined = disjoint_concat(rows, page)  # the common case, without a Python row
+        if joined is not None:
+            return joined, False
     as_dicts = [r.to_pylist() if isinstance(r, pa.Table) else r for r in (rows, page)]
     seen = {orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in as_dicts[0]}
     fresh = [r for r in as_dicts[1] if orjson.dumps(r, option=orjson.OPT_SORT_KEYS) not in seen]

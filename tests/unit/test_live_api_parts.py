@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pyarrow as pa
 import pytest
 
 from databuddy_source.catalog import select_live, table_spec
@@ -106,3 +107,23 @@ def test_a_parent_budget_draws_on_its_run() -> None:
     assert one.remaining() == 2.0 and two.remaining() == 4.0 and not two.exhausted
     two.charge(4.0)
     assert run.exhausted and one.exhausted and two.exhausted
+
+
+def test_arrow_pages_are_joined_in_arrow_exactly_as_row_by_row() -> None:
+    def arrow(rows: list[dict[str, object]]) -> pa.Table:
+        schema = pa.schema([("name", pa.string()), ("visitors", pa.int64()), ("t", pa.null())])
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    first = [{"name": "/a", "visitors": 5, "t": None}, {"name": "/b", "visitors": 3, "t": None}]
+    cases = [
+        [{"name": "/c", "visitors": 3, "t": None}],  # a distinct label: no overlap
+        [{"name": "/a", "visitors": 4, "t": None}],  # label repeated, row not: no overlap
+        [{"name": "/b", "visitors": 3, "t": None}, {"name": "/c", "visitors": 1, "t": None}],
+        [{"name": None, "visitors": 1, "t": None}, {"name": None, "visitors": 1, "t": None}],
+    ]
+    for page in cases:
+        rows, overlapped = _joined(arrow(first), arrow(page))
+        expected, expected_overlap = _joined(list(first), list(page))
+        as_rows = rows.to_pylist() if isinstance(rows, pa.Table) else rows
+        assert (as_rows, overlapped) == (expected, expected_overlap)
+        assert isinstance(rows, pa.Table) == (not overlapped)
