@@ -8,6 +8,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
+from databuddy_source.arrow_answers import disjoint_concat
 from databuddy_source.catalog import select_live, table_spec
 from databuddy_source.errors import ConfigurationError, FatalError, ValidationError
 from databuddy_source.planning import Parent, PlannedSlice
@@ -115,13 +116,21 @@ def test_arrow_pages_are_joined_in_arrow_exactly_as_row_by_row() -> None:
         return pa.Table.from_pylist(rows, schema=schema)
 
     first = [{"name": "/a", "visitors": 5, "t": None}, {"name": "/b", "visitors": 3, "t": None}]
-    cases = [
-        [{"name": "/c", "visitors": 3, "t": None}],  # a distinct label: no overlap
-        [{"name": "/a", "visitors": 4, "t": None}],  # label repeated, row not: no overlap
-        [{"name": "/b", "visitors": 3, "t": None}, {"name": "/c", "visitors": 1, "t": None}],
-        [{"name": None, "visitors": 1, "t": None}, {"name": None, "visitors": 1, "t": None}],
+    cases = [  # (next page, joined by Arrow alone)
+        ([{"name": "/c", "visitors": 3, "t": None}], True),  # a distinct label
+        ([{"name": "/a", "visitors": 4, "t": None}], True),  # label repeated, row not
+        ([{"name": "/a", "visitors": 3, "t": None}], True),  # no column all distinct: grouped
+        (
+            [{"name": "/b", "visitors": 3, "t": None}, {"name": "/c", "visitors": 1, "t": None}],
+            False,
+        ),
+        (
+            [{"name": None, "visitors": 1, "t": None}, {"name": None, "visitors": 1, "t": None}],
+            False,
+        ),
     ]
-    for page in cases:
+    for page, in_arrow in cases:
+        assert (disjoint_concat(arrow(first), arrow(page)) is not None) == in_arrow
         rows, overlapped = _joined(arrow(first), arrow(page))
         expected, expected_overlap = _joined(list(first), list(page))
         as_rows = rows.to_pylist() if isinstance(rows, pa.Table) else rows
