@@ -1,7 +1,7 @@
 """The job clients of ``databuddy_source.destinations``: dlt's DuckDB client (and, in
 ``pg_replace.py``, its PostgreSQL client) loading the query-type tables (``x-databuddy-source``,
-``catalog.SOURCE_HINT``) the faster ways of ``merge_keys.py`` and ``pg_replace.py``, and every
-other table exactly as dlt does.
+``catalog.SOURCE_HINT``) the faster ways of ``slice_replace.py`` and ``merge_keys.py``, and
+every other table exactly as dlt does.
 
 They override methods of dlt's clients that are not public API (``_create_merge_followup_jobs``,
 the merge job's SQL generators): ``destinations.py`` uses them only on the dlt versions they
@@ -11,12 +11,16 @@ were tested with.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+import pyarrow.parquet as pq
+from dlt.common.destination.client import HasFollowupJobs, RunnableLoadJob
+from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.job_client_impl import SqlJobClientBase
 
 from .merge_keys import SliceMergeJob, is_slice_table, with_job_rows
+from .slice_replace import SliceReplaceMixin
 
 
 class SliceMergeMixin(SqlJobClientBase):
@@ -34,5 +38,38 @@ class SliceMergeMixin(SqlJobClientBase):
         return super()._create_merge_followup_jobs(table_chain)
 
 
-class SliceDuckDbClient(SliceMergeMixin, DuckDbClient):
-    """dlt's DuckDB client; slice tables merge with :class:`SliceMergeJob`."""
+class DuckDbSliceReplaceJob(RunnableLoadJob, HasFollowupJobs):
+    """Deletes the Parquet file's slices from the table and inserts its rows less the markers,
+    in one DuckDB transaction (see ``slice_replace.py``): a hash join on the merge key, and
+    the file read by DuckDB as dlt's own copy job reads it."""
+
+    def __init__(self, file_path: str, table: Any, qualified_table: str) -> None:
+        super().__init__(file_path)
+        self._qualified_table = qualified_table  # the destination dataset's, not staging's
+        self._merge_keys = get_columns_names_with_prop(table, "merge_key")
+        self._marker = get_columns_names_with_prop(table, "hard_delete")[0]
+
+    def run(self) -> None:
+        sql = cast(SqlJobClientBase, self._job_client).sql_client
+        source = f"read_parquet('{self._file_path}')"
+        keys = [sql.escape_column_name(k) for k in self._merge_keys]
+        matched = " AND ".join(f"d.{k} = s.{k}" for k in keys)
+        delete = (
+            f"DELETE FROM {self._qualified_table} AS d USING "
+            f"(SELECT DISTINCT {', '.join(keys)} FROM {source}) AS s WHERE {matched}"
+        )
+        rows = f"SELECT * FROM {source}"
+        if self._marker in pq.read_schema(self._file_path).names:
+            rows += f" WHERE {sql.escape_column_name(self._marker)} IS NOT TRUE"
+        with sql.begin_transaction():
+            sql.execute_sql(delete)
+            sql.execute_sql(f"INSERT INTO {self._qualified_table} BY NAME {rows}")
+
+
+class SliceDuckDbClient(SliceReplaceMixin, SliceMergeMixin, DuckDbClient):
+    """dlt's DuckDB client; a slice table's package replaces its slices in place
+    (:class:`DuckDbSliceReplaceJob`), or merges with :class:`SliceMergeJob` when it cannot."""
+
+    def slice_replace_job(self, table: Any, file_path: str) -> Any:
+        qualified = self.sql_client.make_qualified_table_name(table["name"])
+        return DuckDbSliceReplaceJob(file_path, table, qualified)

@@ -5,26 +5,9 @@ dlt's delete-insert merge copies a package's rows into a staging table, then del
 destination rows whose merge key the staging table holds and inserts the staged rows. On
 PostgreSQL the second write is half the load (B3: 3.3 s of a 2.6M-row backfill's 9 s).
 
-A query table's rows of one package are all in one Parquet file whenever dlt did not rotate
-files (the usual case). That file's job then does the merge itself, over one ADBC connection
-and in one transaction:
-
-1. destination rows whose merge key (parent id, ``date``) is one of the file's are deleted (a
-   slice read again replaces its rows whole; the keys go inline as a ``VALUES`` list, so no
-   temporary table and no ``TEMP`` privilege is needed);
-2. the file's rows, less the empty-slice markers (``_empty_slice``, dlt's hard-delete hint),
-   are copied into the destination table.
-
-A job that runs again (a resumed package, or a kill between commit and dlt's record of it)
-deletes what it inserted and inserts it again: replays leave the table unchanged, so neither
-staging nor the per-key dedup pass is needed. Readers see the table before or after the
-package, as with dlt's merge. Once the job has completed, dlt's merge job for the table is not
-created.
-
-Anything else takes dlt's staged merge: other destinations, tables of another shape
-(the RPC collections, ``sync_log``), tables without ``x-databuddy-source``
-(``catalog.SOURCE_HINT``: any other source's), or a table with more than one file in the
-package, where per-file transactions could delete each other's rows.
+The file's job (:class:`SliceReplaceJob`) does the merge itself, as ``slice_replace.py``
+describes, over one ADBC connection: the delete's keys go inline as a ``VALUES`` list, so no
+temporary table and no ``TEMP`` privilege is needed.
 
 The Parquet jobs of this source's tables (``SOURCE_HINT``: the query-type tables and
 ``sync_log``) also open their ADBC connection from one ADBC database per process and server
@@ -40,27 +23,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dlt.common.data_writers.escape import escape_postgres_literal
-from dlt.common.destination.client import JobClientBase
-from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tables
-from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
+from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
 from .catalog import SOURCE_HINT
 from .fast_clients import SliceMergeMixin
-from .merge_keys import is_slice_table
+from .slice_replace import KEY_TYPES, SliceReplaceMixin
 
 log = logging.getLogger(__name__)
-
-KEY_TYPES = {"text": "text", "date": "date", "bigint": "bigint"}  # merge key type -> SQL cast
-JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order
 
 _databases: dict[str, Any] = {}  # connection URI -> adbc_driver_manager's shared database
 _databases_lock = threading.Lock()
@@ -91,22 +68,6 @@ class SharedDatabaseCopyJob(PostgresParquetCopyJob):
         return dbapi.Connection(database, connection)
 
 
-def replaces_slices(table: Any, tables: Any) -> bool:
-    """A query-type table (``is_slice_table``): a root table merged by delete-insert on a merge
-    key nested in its primary key, with one boolean hard-delete column and no nested tables."""
-    if not is_slice_table(table) or table.get("parent"):
-        return False
-    markers = get_columns_names_with_prop(table, "hard_delete")
-    if len(markers) != 1 or table["columns"][markers[0]].get("data_type") != "bool":
-        return False
-    if get_columns_names_with_prop(table, "dedup_sort"):
-        return False
-    keys = get_columns_names_with_prop(table, "merge_key")
-    if any(table["columns"][k].get("data_type") not in KEY_TYPES for k in keys):
-        return False
-    return len(get_nested_tables(tables, table["name"])) == 1
-
-
 def delete_keys_sql(
     qualified_table: str, columns: Sequence[str], types: Sequence[str], keys: pa.Table
 ) -> str:
@@ -123,34 +84,6 @@ def delete_keys_sql(
     )
     matched = ", ".join(f"d.{c}" for c in columns)
     return f"DELETE FROM {qualified_table} AS d WHERE ({matched}) IN (VALUES {values})"
-
-
-def _package_files(file_path: str, table_name: str) -> set[str]:
-    """File ids of ``table_name``'s job files in the package of ``file_path``. Listed twice, in
-    the order jobs move, so that a file moving meanwhile is still seen."""
-    package = Path(file_path).parent.parent
-    found: set[str] = set()
-    for _ in range(2):
-        for folder in JOB_FOLDERS:
-            directory = package / folder
-            if not directory.is_dir():
-                continue
-            for entry in directory.iterdir():
-                try:
-                    parsed = ParsedLoadJobFileName.parse(entry.name)
-                except Exception:  # not a job file (an exception record, a temp file)
-                    continue
-                if parsed.table_name == table_name:
-                    found.add(parsed.file_id)
-    return found
-
-
-def alone_in_package(file_path: str, table_name: str) -> bool:
-    """True if ``file_path`` is a Parquet file and ``table_name``'s only job file in its
-    package: the test for a ``SliceReplaceJob``, made again when the merge job would be."""
-    parsed = ParsedLoadJobFileName.parse(Path(file_path).name)
-    files = _package_files(file_path, table_name)
-    return parsed.file_format == "parquet" and files == {parsed.file_id}
 
 
 class SliceReplaceJob(SharedDatabaseCopyJob):
@@ -204,48 +137,21 @@ class SliceReplaceJob(SharedDatabaseCopyJob):
         )
 
 
-def replaced_in_place(table: Any, jobs: Sequence[LoadJobInfo]) -> bool:
-    """True if the table's only job in this package was a ``SliceReplaceJob``."""
-    own = [j for j in jobs if j.job_file_info.table_name == table["name"]]
-    return len(own) == 1 and alone_in_package(own[0].file_path, table["name"])
-
-
-class SlicePostgresClient(SliceMergeMixin, PostgresClient):
+class SlicePostgresClient(SliceReplaceMixin, SliceMergeMixin, PostgresClient):
     """dlt's PostgreSQL client; a slice table's package replaces its slices in place
     (:class:`SliceReplaceJob`), or merges with :class:`SliceMergeJob` when it cannot."""
+
+    def slice_replace_job(self, table: Any, file_path: str) -> Any:
+        schema_name = self.sql_client.escape_column_name(
+            self.sql_client.dataset_name, quote=False, casefold=True
+        )
+        qualified = self.sql_client.make_qualified_table_name(table["name"])
+        return SliceReplaceJob(file_path, table, qualified, schema_name)
 
     def create_load_job(
         self, table: Any, file_path: str, load_id: str, restore: bool = False
     ) -> Any:
-        if (
-            replaces_slices(table, self.schema.tables)
-            and alone_in_package(file_path, table["name"])
-            and not self.sql_client.is_staging_dataset_active
-        ):
-            schema_name = self.sql_client.escape_column_name(
-                self.sql_client.dataset_name, quote=False, casefold=True
-            )
-            qualified = self.sql_client.make_qualified_table_name(table["name"])
-            return SliceReplaceJob(file_path, table, qualified, schema_name)
         job = super().create_load_job(table, file_path, load_id, restore)
         if table.get(SOURCE_HINT) and type(job) is PostgresParquetCopyJob:
             return SharedDatabaseCopyJob(file_path)
         return job
-
-    def create_table_chain_completed_followup_jobs(
-        self, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
-    ) -> Any:
-        root = table_chain[0]
-        if (
-            len(table_chain) == 1
-            and completed_table_chain_jobs
-            and replaces_slices(root, self.schema.tables)
-            and replaced_in_place(root, completed_table_chain_jobs)
-        ):
-            # nothing staged for this table: dlt's own (non-merge) follow-ups only
-            return JobClientBase.create_table_chain_completed_followup_jobs(
-                self, table_chain, completed_table_chain_jobs
-            )
-        return super().create_table_chain_completed_followup_jobs(
-            table_chain, completed_table_chain_jobs
-        )

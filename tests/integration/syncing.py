@@ -42,6 +42,15 @@ def make_pipeline(
     )
 
 
+def pipeline_into(kind: str, tmp: Path, request: Any) -> Any:
+    """A sync pipeline into ``kind``: ``duckdb`` (a file in ``tmp``) or ``postgres`` (the test
+    server and a dataset of its own, from the ``postgres_url`` and ``pg_dataset`` fixtures)."""
+    if kind == "duckdb":
+        return make_pipeline(tmp)
+    url, dataset = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_dataset")
+    return make_pipeline(tmp, destination=destinations.postgres(url), dataset=dataset)
+
+
 def sync(pipeline: Any, server: EmulatorServer, **options: Any) -> SyncReport:
     options.setdefault("as_of", AS_OF)
     source = databuddy(api_key=server.emulator.config.api_key, base_url=server.url, **options)

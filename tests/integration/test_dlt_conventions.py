@@ -1,6 +1,6 @@
 """dlt's conventions on the synced tables: every query-type row carries the ``_dlt_load_id`` of
-the package that wrote it, so joins with ``_dlt_loads`` work (on DuckDB through dlt's merge, on
-PostgreSQL through the in-place replace of pg_replace.py), and ``pipeline.dataset()`` reads the
+the package that wrote it, so joins with ``_dlt_loads`` work (on DuckDB and PostgreSQL through
+the in-place replace of slice_replace.py), and ``pipeline.dataset()`` reads the
 tables (it broke with sqlglot 30.22+; pyproject.toml keeps sqlglot below)."""
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from databuddy_source import destinations
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
-from .syncing import make_pipeline, sync
+from .syncing import pipeline_into, sync
 
 TABLES = ["top_pages", "events_by_date"]
 
@@ -29,10 +28,7 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "duckdb":
-        return make_pipeline(tmp_path)
-    url, dataset = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_dataset")
-    return make_pipeline(tmp_path, destination=destinations.postgres(url), dataset=dataset)
+    return pipeline_into(request.param, tmp_path, request)
 
 
 def loads_per_row(pipeline: Any, table: str) -> dict[str, int]:

@@ -1,11 +1,12 @@
 """A load job replayed on resume. A kill after a job's copy committed, but before dlt recorded
 it done, makes the next load run that copy again. Each row must still load once.
 
-On DuckDB the rows are staged twice, and the merge keeps dlt's per-key dedup pass exactly when
-the staging table holds more rows than the table's job files (merge_keys.py): proved on the
-rows loaded and on the merge SQL that ran. On PostgreSQL the job replaces its slices in the
-table itself (pg_replace.py): the kill lands after its rows are in the table, and the replay
-deletes and inserts them again, with no merge job at all."""
+A query table's package in one file replaces its slices in the table itself
+(slice_replace.py), on DuckDB and PostgreSQL: the kill lands after its rows are in the table,
+and the replay deletes and inserts them again, with no merge job at all. A table spread over
+several files goes through dlt's staged merge: its rows are staged twice, and the merge keeps
+dlt's per-key dedup pass exactly when the staging table holds more rows than the table's job
+files (merge_keys.py): proved on the rows loaded and on the merge SQL that ran."""
 
 from __future__ import annotations
 
@@ -21,11 +22,17 @@ from typing import Any
 
 import pytest
 
-from databuddy_source import databuddy, destinations
+from databuddy_source import databuddy, resources
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
-from ..integration.syncing import AS_OF, assert_table_equals_truth, make_pipeline, table_rows
+from ..integration.syncing import (
+    AS_OF,
+    assert_table_equals_truth,
+    make_pipeline,
+    pipeline_into,
+    table_rows,
+)
 from ..integration.test_sync_duckdb import parents_of
 
 START, END = date(2026, 3, 10), date(2026, 3, 14)
@@ -120,32 +127,35 @@ def assert_loaded_once(pipeline: Any, server: EmulatorServer) -> None:
 
 
 @pytest.mark.parametrize("replay", [True, False], ids=["replayed", "once"])
-def test_duckdb_merge_loads_each_row_once(
-    server: EmulatorServer, tmp_path: Path, replay: bool
+def test_a_staged_merge_loads_each_row_once(
+    server: EmulatorServer, tmp_path: Path, replay: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(resources, "BATCH_ROWS", 100)  # tables handed to dlt in small batches
+    monkeypatch.setenv("DATA_WRITER__FILE_MAX_ITEMS", "200")  # and dlt rotates files often
     pipeline = make_pipeline(tmp_path)
     merge_sql = load(pipeline, server, tmp_path, str(tmp_path / "sync.duckdb") if replay else None)
     assert_loaded_once(pipeline, server)
+    assert "INSERT INTO" in merge_sql[REPLAYED], "several files: a staged merge"
     for name in TABLES:
-        assert "INSERT INTO" in merge_sql[name]
         deduplicated = "ROW_NUMBER()" in merge_sql[name]
         assert deduplicated is (replay and name == REPLAYED), name
 
 
 @pytest.mark.parametrize("replay", [True, False], ids=["replayed", "once"])
-def test_postgres_replays_leave_each_row_once(
-    server: EmulatorServer, tmp_path: Path, postgres_url: str, pg_dataset: str, replay: bool
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_replays_leave_each_row_once(
+    server: EmulatorServer, tmp_path: Path, request: pytest.FixtureRequest, kind: str, replay: bool
 ) -> None:
-    pipeline = make_pipeline(
-        tmp_path, destination=destinations.postgres(postgres_url), dataset=pg_dataset
-    )
+    pipeline = pipeline_into(kind, tmp_path, request)
+    target = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    target = target or str(tmp_path / "sync.duckdb")
     committed: list[int] = []
 
     def count_committed() -> None:
         with pipeline.sql_client() as sql:
             committed.append(sql.execute_sql(f"SELECT count(*) FROM {REPLAYED}")[0][0])
 
-    merge_sql = load(pipeline, server, tmp_path, postgres_url if replay else None, count_committed)
+    merge_sql = load(pipeline, server, tmp_path, target if replay else None, count_committed)
     assert_loaded_once(pipeline, server)
     if replay:  # the killed job's rows were in the table already: the resume ran it again
         assert committed[0] == len(table_rows(pipeline, REPLAYED)) > 0

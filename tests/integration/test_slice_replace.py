@@ -1,8 +1,8 @@
-"""PostgreSQL: a query table's package replaces its slices in one transaction, written once
-(pg_replace.py). Proved on a real server against the emulator's ground truth: re-read slices
-and empty answers replace old rows, a failing job changes nothing, a package whose table spans
-several files falls back to dlt's staged merge, and the inline keys of the delete match exactly
-(quotes, backslashes, line breaks)."""
+"""DuckDB and PostgreSQL: a query table's package replaces its slices in one transaction, written
+once (slice_replace.py, pg_replace.py). Proved on a real database against the emulator's ground
+truth: re-read slices and empty answers replace old rows, a failing job changes nothing, a
+package whose table spans several files falls back to dlt's staged merge, and PostgreSQL's
+inline keys of the delete match exactly (quotes, backslashes, line breaks)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from databuddy_source import destinations, resources
+from databuddy_source import resources
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.pg_replace import delete_keys_sql
 
-from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
+from .syncing import assert_table_equals_truth, pipeline_into, sync, table_rows
 from .test_sync_duckdb import START, YESTERDAY, parents_of
 
 TABLES = ["top_pages", "events_by_date"]
@@ -32,11 +32,23 @@ def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
         yield srv
 
 
-@pytest.fixture()
-def pipeline(tmp_path: Path, postgres_url: str, pg_dataset: str) -> Any:
-    return make_pipeline(
-        tmp_path, destination=destinations.postgres(postgres_url), dataset=pg_dataset
-    )
+@pytest.fixture(params=["duckdb", "postgres"])
+def pipeline(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    return pipeline_into(request.param, tmp_path, request)
+
+
+# SQL that makes the next insert into top_pages fail (after its delete ran), and undoes it
+REFUSE_NEW_ROWS = {
+    "postgres": (
+        "ALTER TABLE top_pages ADD CONSTRAINT refuse_new CHECK (date < DATE '2026-03-13') "
+        "NOT VALID",
+        "ALTER TABLE top_pages DROP CONSTRAINT refuse_new",
+    ),
+    "duckdb": (  # DuckDB adds no constraint to a table: the file's column is missing instead
+        "ALTER TABLE top_pages RENAME COLUMN pageviews TO refuse_new",
+        "ALTER TABLE top_pages RENAME COLUMN refuse_new TO pageviews",
+    ),
+}
 
 
 def merge_jobs(pipeline: Any) -> list[str]:
@@ -99,19 +111,17 @@ def test_slices_are_replaced_in_place_and_vanished_rows_go(
 def test_a_failing_job_changes_nothing(server: EmulatorServer, pipeline: Any) -> None:
     sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
     before = sorted(table_rows(pipeline, "top_pages"), key=lambda r: str(sorted(r.items())))
-    with pipeline.sql_client() as sql:  # the server refuses the re-read rows, after the delete
-        sql.execute_sql(
-            "ALTER TABLE top_pages ADD CONSTRAINT refuse_new CHECK (date < DATE '2026-03-13') "
-            "NOT VALID"
-        )
-    with pytest.raises(Exception, match="refuse_new"):
+    refuse, allow = REFUSE_NEW_ROWS[pipeline.destination.destination_name]
+    with pipeline.sql_client() as sql:  # the re-read rows are refused, after the delete
+        sql.execute_sql(refuse)
+    with pytest.raises(Exception, match=r"refuse_new|pageviews"):
         sync(
             pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"]
         )
-    after = sorted(table_rows(pipeline, "top_pages"), key=lambda r: str(sorted(r.items())))
-    assert after == before, "the delete rolled back with the failed copy"
     with pipeline.sql_client() as sql:
-        sql.execute_sql("ALTER TABLE top_pages DROP CONSTRAINT refuse_new")
+        sql.execute_sql(allow)
+    after = sorted(table_rows(pipeline, "top_pages"), key=lambda r: str(sorted(r.items())))
+    assert after == before, "the delete rolled back with the failed insert"
     sync(pipeline, server, start_date=START.isoformat(), queries=TABLES, rpc_collections=["none"])
     assert_equal_truth(pipeline, server)
 
