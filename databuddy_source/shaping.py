@@ -189,10 +189,7 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
     arrow = all(isinstance(answer, pa.Table) for _, answer in answered)
     pieces: list[pa.Table] = []  # Arrow answers, as they are
     rows: list[Row] = []  # else every answer as dict rows
-    parents: list[str] = []
-    days: list[date] = []
-    ordinals: list[int] = []
-    markers: list[bool | None] = []
+    keys: list[tuple[PlannedSlice, int]] = []  # each slice's rows (a marker: 0)
     for planned, answer in answered:
         n = len(answer)
         if n:
@@ -200,18 +197,12 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
                 pieces.append(_conformed(answer, read))
             else:
                 rows.extend(_rows(answer))
-            ordinals.extend(range(n))
-            markers.extend([None] * n)
         else:  # a marker: the merge deletes what an earlier run loaded for this slice
-            n = 1
             if arrow:
                 pieces.append(pa.Table.from_pylist([{}], schema=read))
             else:
                 rows.append({})
-            ordinals.append(0)
-            markers.append(True)
-        parents.extend([planned.parent.id] * n)
-        days.extend([planned.slice_date] * n)
+        keys.append((planned, n))
     if arrow:
         table = pa.concat_tables(pieces) if pieces else read.empty_table()
     else:
@@ -219,12 +210,7 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
             table = pa.Table.from_pylist(rows, schema=read)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return _row_wise(spec, answered)
-    columns = {
-        spec.parent_column: pa.array(parents, pa.string()),
-        SLICE_DATE: pa.array(days, pa.date32()),
-        SLICE_ROW: pa.array(ordinals, pa.int64()),
-        EMPTY_SLICE: pa.array(markers, pa.bool_()),
-    }
+    columns = _key_columns(spec, keys)
     for f, column in zip(data, table.columns, strict=True):
         columns[f.name] = (
             _text_column(column.combine_chunks(), f.type)
@@ -232,6 +218,41 @@ def slices_table(spec: TableSpec, answered: list[tuple[PlannedSlice, Answer]]) -
             else column.combine_chunks()
         )
     return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+_MARKED = pa.array([True], pa.bool_())
+
+
+def _key_columns(spec: TableSpec, keys: list[tuple[PlannedSlice, int]]) -> dict[str, pa.Array]:
+    """The key and marker columns of slices of ``n`` rows each (0: one marker row), built by
+    Arrow a slice at a time (no Python object per row)."""
+    parents, days, ordinals, markers = [], [], [], []
+    for planned, n in keys:
+        rows = max(n, 1)
+        parents.append(pa.repeat(pa.scalar(planned.parent.id, pa.string()), rows))
+        days.append(pa.repeat(pa.scalar(planned.slice_date, pa.date32()), rows))
+        ordinals.append(_ordinals(rows))
+        markers.append(pa.nulls(n, pa.bool_()) if n else _MARKED)
+    return {
+        spec.parent_column: _joined_arrays(parents, pa.string()),
+        SLICE_DATE: _joined_arrays(days, pa.date32()),
+        SLICE_ROW: _joined_arrays(ordinals, pa.int64()),
+        EMPTY_SLICE: _joined_arrays(markers, pa.bool_()),
+    }
+
+
+_ORDINALS: list[pa.Array] = [pa.array(range(16_384), pa.int64())]  # grown when a slice needs
+
+
+def _ordinals(n: int) -> pa.Array:
+    """0 .. n-1 (a slice of one array kept for every call)."""
+    if n > len(_ORDINALS[0]):
+        _ORDINALS[0] = pa.array(range(max(n, 2 * len(_ORDINALS[0]))), pa.int64())
+    return _ORDINALS[0].slice(0, n)
+
+
+def _joined_arrays(arrays: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    return pa.concat_arrays(arrays) if arrays else pa.array([], kind)
 
 
 def _conformed(answer: pa.Table, read: pa.Schema) -> pa.Table:
