@@ -13,6 +13,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.libs.pyarrow import add_constant_column
 from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
 
@@ -297,6 +298,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     """The table of one query type: merge, replacing each re-read slice as a whole."""
     held: list[pa.Table] = []  # typed Arrow per unit: a tenth of the memory of dict rows
     seen = {"units": 0, "expected": -1, "rows": 0}
+    dictionary: list[bool] = []  # whether the destination takes _dlt_load_id as one (asked once)
 
     # Not declared deduplicated although a run yields each key once: a load job that a crash
     # interrupted after its copy into staging runs again on resume, and only dlt's per-key
@@ -334,7 +336,9 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         batch = pa.concat_tables(held, promote_options="default").combine_chunks()
         held.clear()
         seen["rows"] = 0
-        return with_load_id(batch)
+        if not dictionary:
+            dictionary.append(takes_dictionaries())
+        return with_load_id(batch, dictionary=dictionary[0])
 
     # this source's table: only such tables do the destinations of databuddy_source.destinations
     # load faster than dlt's own (see fast_clients.py)
@@ -342,17 +346,39 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     return table
 
 
-def with_load_id(batch: pa.Table) -> pa.Table:
+def with_load_id(batch: pa.Table, *, dictionary: bool) -> pa.Table:
     """``batch`` with dlt's ``_dlt_load_id`` (the load package it goes into), as every dlt
     table has: dlt adds it to dict rows, but to Arrow tables only when the parquet normalizer's
-    ``add_dlt_load_id`` is on, a setting of every pipeline in the process. Nullable, so that a
-    table loaded before the column existed takes it."""
+    ``add_dlt_load_id`` is on, a setting of every pipeline in the process. Built as dlt builds
+    it then: with ``dictionary``, one dictionary value and a byte of index per row (for a
+    destination that takes dictionary columns, :func:`takes_dictionaries`). Nullable, so that
+    a table loaded before the column existed takes it."""
     load_id = dlt.current.load_package_state()["load_id"]
-    column = pa.repeat(pa.scalar(load_id, pa.string()), batch.num_rows)
     index = batch.schema.get_field_index(C_DLT_LOAD_ID)
     if index >= 0:
-        return batch.set_column(index, C_DLT_LOAD_ID, column)
-    return batch.append_column(C_DLT_LOAD_ID, column)
+        batch = batch.remove_column(index)
+    return add_constant_column(
+        batch, C_DLT_LOAD_ID, pa.string(), load_id, nullable=True, index=index,
+        use_dictionary=dictionary,
+    )  # fmt: skip
+
+
+_DICTIONARIES: dict[str, bool] = {}  # destination type -> takes dictionary columns
+
+
+def takes_dictionaries() -> bool:
+    """Whether the running pipeline's destination loads dictionary-encoded Parquet columns
+    (dlt's ``supports_dictionary_encoding``, asked once per destination type: resolving its
+    configuration costs milliseconds; False when there is no destination to ask)."""
+    try:
+        destination = dlt.current.pipeline().destination
+        kind = destination.destination_type
+        if kind not in _DICTIONARIES:
+            parquet = destination.capabilities().parquet_format
+            _DICTIONARIES[kind] = parquet is None or bool(parquet.supports_dictionary_encoding)
+    except Exception:  # no pipeline or destination, or one that cannot say: plain strings
+        return False
+    return _DICTIONARIES[kind]
 
 
 def sync_log_transformer(
