@@ -34,6 +34,7 @@ from databuddy_source.arrow_answers import answer_schema, decode
 from databuddy_source.contract import query_types_by_name
 from databuddy_source.destinations import duckdb as duckdb_destination
 from databuddy_source.destinations import postgres as postgres_destination
+from databuddy_source.memory import limit_malloc_arenas
 
 from .common import HEADERS, KEY, emulator_requests, peak_rss_mb, query_posts
 
@@ -92,6 +93,7 @@ def count_rows(pipeline: Any, tables: list[str]) -> int:
 
 
 def connector(task: dict[str, Any]) -> dict[str, Any]:
+    limit_malloc_arenas()  # as databuddy-sync (daily_sync.py) does for its process
     pipeline = dlt.pipeline(
         "bench_connector",
         pipelines_dir=str(Path(task["workdir"]) / "pipelines"),
