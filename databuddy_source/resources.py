@@ -13,6 +13,8 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.configuration.container import Container
+from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.libs.pyarrow import add_constant_column
 from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
@@ -298,7 +300,6 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     """The table of one query type: merge, replacing each re-read slice as a whole."""
     held: list[pa.Table] = []  # typed Arrow per unit: a tenth of the memory of dict rows
     seen = {"units": 0, "expected": -1, "rows": 0}
-    dictionary: list[bool] = []  # whether the destination takes _dlt_load_id as one (asked once)
 
     # Not declared deduplicated although a run yields each key once: a load job that a crash
     # interrupted after its copy into staging runs again on resume, and only dlt's per-key
@@ -336,9 +337,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         batch = pa.concat_tables(held, promote_options="default").combine_chunks()
         held.clear()
         seen["rows"] = 0
-        if not dictionary:
-            dictionary.append(takes_dictionaries())
-        return with_load_id(batch, dictionary=dictionary[0])
+        return with_load_id(batch)
 
     # this source's table: only such tables do the destinations of databuddy_source.destinations
     # load faster than dlt's own (see fast_clients.py)
@@ -346,39 +345,32 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
     return table
 
 
-def with_load_id(batch: pa.Table, *, dictionary: bool) -> pa.Table:
+def with_load_id(batch: pa.Table) -> pa.Table:
     """``batch`` with dlt's ``_dlt_load_id`` (the load package it goes into), as every dlt
     table has: dlt adds it to dict rows, but to Arrow tables only when the parquet normalizer's
     ``add_dlt_load_id`` is on, a setting of every pipeline in the process. Built as dlt builds
-    it then: with ``dictionary``, one dictionary value and a byte of index per row (for a
-    destination that takes dictionary columns, :func:`takes_dictionaries`). Nullable, so that
-    a table loaded before the column existed takes it."""
+    it then: one dictionary value and a byte of index per row when the destination takes
+    dictionary columns (:func:`takes_dictionaries`), else the string repeated. Nullable, so
+    that a table loaded before the column existed takes it."""
     load_id = dlt.current.load_package_state()["load_id"]
     index = batch.schema.get_field_index(C_DLT_LOAD_ID)
     if index >= 0:
         batch = batch.remove_column(index)
     return add_constant_column(
         batch, C_DLT_LOAD_ID, pa.string(), load_id, nullable=True, index=index,
-        use_dictionary=dictionary,
+        use_dictionary=takes_dictionaries(),
     )  # fmt: skip
 
 
-_DICTIONARIES: dict[str, bool] = {}  # destination type -> takes dictionary columns
-
-
 def takes_dictionaries() -> bool:
-    """Whether the running pipeline's destination loads dictionary-encoded Parquet columns
-    (dlt's ``supports_dictionary_encoding``, asked once per destination type: resolving its
-    configuration costs milliseconds; False when there is no destination to ask)."""
-    try:
-        destination = dlt.current.pipeline().destination
-        kind = destination.destination_type
-        if kind not in _DICTIONARIES:
-            parquet = destination.capabilities().parquet_format
-            _DICTIONARIES[kind] = parquet is None or bool(parquet.supports_dictionary_encoding)
-    except Exception:  # no pipeline or destination, or one that cannot say: plain strings
+    """Whether the destination of the running extract loads dictionary-encoded Parquet
+    columns: dlt's ``supports_dictionary_encoding`` in the capabilities the pipeline injects
+    for extract (False without them)."""
+    container = Container()
+    if DestinationCapabilitiesContext not in container:
         return False
-    return _DICTIONARIES[kind]
+    parquet = container[DestinationCapabilitiesContext].parquet_format
+    return parquet is None or bool(parquet.supports_dictionary_encoding)
 
 
 def sync_log_transformer(

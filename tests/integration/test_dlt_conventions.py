@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from databuddy_source.emulator.config import EmulatorConfig
@@ -60,6 +62,12 @@ def test_every_row_joins_the_load_that_wrote_it(server: EmulatorServer, pipeline
         assert sum(per_load.values()) == row_count(pipeline, table)
     column = pipeline.default_schema.get_table_columns("top_pages")["_dlt_load_id"]
     assert column["data_type"] == "text"
+    # written as dlt writes it for Arrow: one dictionary value (both destinations take them)
+    done = Path(pipeline.working_dir) / "load" / "loaded" / second / "completed_jobs"
+    jobs = list(done.glob("top_pages.*.parquet"))
+    assert jobs and all(
+        pa.types.is_dictionary(pq.read_schema(job).field("_dlt_load_id").type) for job in jobs
+    )
 
 
 def test_pipeline_dataset_reads_the_synced_tables(server: EmulatorServer, pipeline: Any) -> None:
