@@ -23,10 +23,12 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class DatabuddyError(Exception):
@@ -111,6 +113,9 @@ _INVALID_PARAMETER = re.compile(
 )
 
 
+PARAMETER_FAILED = "PARAMETER_FAILED"  # the code of one failed parameter of an HTTP 200 answer
+
+
 def classify_parameter_failure(
     message: str, *, parameter: str, request_id: str | None, path: str | None = None
 ) -> APIError:
@@ -120,7 +125,7 @@ def classify_parameter_failure(
     return kind(
         f"parameter {parameter!r} failed: {message}",
         status=200,
-        code="PARAMETER_FAILED",
+        code=PARAMETER_FAILED,
         request_id=request_id,
         path=path,
     )

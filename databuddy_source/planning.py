@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .catalog import TableSpec
-from .query_api import Slice
+from .slices import Slice
 
 # A series is read one day per parameter: a day's values (bounce rate, session medians) depend
 # on the range a query covers, so only day-sized reads give every day one well-defined answer.
@@ -219,8 +219,3 @@ def plan(
     for slices in out.values():
         slices.sort(key=lambda s: (s.start, s.spec.table_name))
     return out
-
-
-def requests_needed(planned: Mapping[Parent, Sequence[PlannedSlice]], per_request: int) -> int:
-    """First-page requests of a plan: each parent's slices packed ``per_request`` at a time."""
-    return sum(-(-len(slices) // per_request) for slices in planned.values() if slices)

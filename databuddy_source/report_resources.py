@@ -24,12 +24,12 @@ from .client import Databuddy
 from .custom_reports import CustomReport, request_ranges, truncation_hint
 from .discovery import Parents
 from .errors import AccessDeniedError, APIError, AuthenticationError, ValidationError
+from .fetching import SliceResult, Unit
 from .planning import Parent, PlannedSlice, Window, plan
 from .resources import EndOfRun, _selected_specs, sync_log_transformer, table_transformer
 from .run_report import SyncReport, account
 from .run_state import SETTLED_KEY, STATE_KEY, advance
 from .shaping import fractional_integer
-from .sync import SliceResult, Unit
 
 log = logging.getLogger("databuddy_source")
 

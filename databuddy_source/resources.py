@@ -20,8 +20,10 @@ from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec, select_live
 from .client import Databuddy
 from .discovery import Parents, read_catalogue
 from .errors import AuthenticationError
+from .fetching import SliceFetcher, SliceResult, Unit
 from .memory import release_freed_memory
 from .options import SourceOptions
+from .packing import by_request_scope
 from .planning import Parent, PlannedSlice, Window, plan
 from .run_report import SyncReport, account
 from .run_state import (
@@ -35,7 +37,6 @@ from .run_state import (
     remembered_start,
 )
 from .shaping import slices_table
-from .sync import SliceFetcher, SliceResult, Unit
 
 __all__ = ["SyncReport", "slices_resource", "sync_log_transformer", "table_transformer"]
 
@@ -100,6 +101,7 @@ def slices_resource(
             filters=options.filters,
             limit=options.limit,
             rows_per_request=options.rows_per_request,
+            parameters_per_request=options.max_parameters_per_request,
             estimates=resource_state.get(SIZES_KEY),
         )
         labels = _labels(p for p, s in planned.items() if s)
@@ -277,20 +279,6 @@ def fetch_all(
     finally:
         ended.set()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, list[PlannedSlice]]:
-    """Slices grouped by the request that can carry them. Organization-level types ride with
-    one of their websites' requests (``website_id`` resolves to its organization, SPEC 3.3),
-    so they cost no request of their own."""
-    websites = {p.id: p for p in planned if p.kind == "website"}
-    out: dict[Parent, list[PlannedSlice]] = {}
-    for parent, slices in planned.items():
-        carrier = websites.get(parent.website_id or "") if parent.kind == "organization" else None
-        out.setdefault(carrier or parent, []).extend(slices)
-    for slices in out.values():
-        slices.sort(key=lambda s: (s.start, s.spec.table_name))
-    return out
 
 
 def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:

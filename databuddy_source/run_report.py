@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import AccessDeniedError, APIError
-from .sync import Unit
+from .fetching import Unit
 
 
 @dataclass(slots=True, weakref_slot=True)

@@ -19,11 +19,11 @@ from .client import Databuddy
 from .custom_report_options import resolve_custom_rate_limit, resolve_reports
 from .discovery import discover
 from .options import resolve_options
+from .packing import by_request_scope
 from .planning import Window, plan
 from .report_resources import report_resources
 from .resources import (
     SyncReport,
-    by_request_scope,
     slices_resource,
     sync_log_transformer,
     table_transformer,
@@ -107,7 +107,6 @@ def databuddy(
         custom_rate_limit=resolve_custom_rate_limit(custom_rate_limit),
         timeout=httpx.Timeout(settings.CONNECT_TIMEOUT, read=options.request_timeout),
         retry=RetryPolicy(max_attempts=options.max_attempts),
-        max_parameters_per_request=options.max_parameters_per_request,
         allow_insecure_http=allow_insecure_http,
     )
     report = SyncReport()

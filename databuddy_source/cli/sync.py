@@ -47,7 +47,7 @@ class Session:
 
 
 def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
-    from ..planning import requests_needed
+    from ..packing import requests_needed
 
     resource_state = (
         pipeline.state.get("sources", {})
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed
         return int(exc.code or 0)
-    from ..client import rate_limit_wait
     from ..memory import limit_malloc_arenas
+    from ..transport import rate_limit_wait
 
     every = DEFAULT_PROGRESS_EVERY if args.progress_every is None else args.progress_every
     progress = Progress(sys.stderr, every=every, waiting=rate_limit_wait)

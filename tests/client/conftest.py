@@ -3,9 +3,8 @@ clock whose sleep advances time instead of sleeping, and helpers for fault rules
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -15,25 +14,7 @@ from databuddy_source import Databuddy, RetryPolicy
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
 
-
-@dataclass
-class FakeTime:
-    """Wall and monotonic clocks that move only when ``sleep`` is called."""
-
-    wall: float = field(default_factory=time.time)
-    mono: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.wall += seconds
-        self.mono += seconds
-
-    def time(self) -> float:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono
+from ..fake_time import FakeTime
 
 
 @pytest.fixture(scope="module")

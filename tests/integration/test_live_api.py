@@ -208,9 +208,9 @@ def test_columns_the_contract_does_not_list_are_learned_from_the_answers(
     added it): the columns are typed from the answers and loaded, JSON and Arrow paths alike."""
     from databuddy_source.catalog import table_spec, untyped_query_type
     from databuddy_source.client import Databuddy
+    from databuddy_source.fetching import SliceFetcher
     from databuddy_source.planning import Parent, Window, plan_table
     from databuddy_source.shaping import slices_table
-    from databuddy_source.sync import SliceFetcher
 
     known = table_spec("top_pages")
     trimmed = replace(known, qtype=replace(known.qtype, fields=known.qtype.fields[:2]))
@@ -221,9 +221,13 @@ def test_columns_the_contract_does_not_list_are_learned_from_the_answers(
     with Databuddy(server.emulator.config.api_key, base_url=server.url) as client:
         for spec in (trimmed, untyped):
             fetcher = SliceFetcher(
-                client, timezone="UTC", filters=(), limit=10_000, rows_per_request=100_000
+                client,
+                timezone="UTC",
+                filters=(),
+                limit=10_000,
+                rows_per_request=100_000,
+                parameters_per_request=1,  # one request per day: JSON, then Arrow
             )
-            fetcher.client.max_parameters_per_request = 1  # one request per day: JSON, then Arrow
             planned = plan_table(spec, parent, window, None)
             results = [r for u in fetcher.units(parent, planned) for r in u.results]
             assert all(r.error is None for r in results)

@@ -15,8 +15,8 @@ from databuddy_source import Databuddy
 from databuddy_source.catalog import table_spec
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.fetching import SliceFetcher
 from databuddy_source.planning import Parent, Window, plan
-from databuddy_source.sync import SliceFetcher
 
 from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
 from .test_sync_duckdb import parents_of

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from databuddy_source.catalog import table_spec
+from databuddy_source.packing import requests_needed
 from databuddy_source.planning import (
     Parent,
     Window,
     plan,
     plan_table,
-    requests_needed,
     settled_through,
 )
 

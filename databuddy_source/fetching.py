@@ -1,35 +1,106 @@
-"""The fetch loop of a run: a parent's planned slices, packed into requests, paged where the type
-honours an offset, and reported slice by slice (rows, pages, truncation, errors, requests)."""
+"""Fetching: the loop that reads a run's slices. Each parent's planned slices are packed into
+requests (:mod:`.packing`), sent through the Query API (:mod:`.query_api`), paged
+(:mod:`.paging`), and handed on as one :class:`Unit` per packed request, slice by slice (rows,
+pages, truncation, errors, requests). Failures stay where they happen: a refused request is
+triaged (:mod:`.triage`), a request that keeps timing out is split, a transient failed parameter
+is asked again, and a parent that keeps failing is given up for the run while the others go on.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 import pyarrow as pa
 
-from . import settings
-from .catalog import MERGED_AFTER_LIMIT, learn_columns
-from .client import Databuddy
+from . import packing, settings
+from .catalog import learn_columns
 from .errors import (
+    PARAMETER_FAILED,
     AccessDeniedError,
     APIError,
     AuthenticationError,
     RetriableError,
     ValidationError,
 )
+from .packing import Packer, RowEstimates, scope_options
+from .paging import Next, Pager, join_pages
 from .planning import Parent, PlannedSlice
-from .query_api import SliceOptions, SliceOutcome, SliceRows
 from .retry import RetryBudget
 from .shaping import column_wise, fractional_integer, read_schema
+from .slices import Slice, SliceOptions, SliceOutcome, SliceRows
 from .triage import Verdict, bisectable, culprits, gone_reason, plan_reason_of
 
-MAX_PAGES = 1_000
+if TYPE_CHECKING:
+    from .client import Databuddy
+    from .query_api import QueryAPI
+
 Refusal = APIError | str | None  # failed; skipped (why); put back for a later request
+PARAMETER_RETRIES = 2  # times a transient failed parameter is asked again
+
+
+def fetch_slices(
+    query: QueryAPI,
+    slices: Sequence[Slice],
+    options: SliceOptions,
+    *,
+    parameters_per_request: int = settings.MAX_PARAMETERS_PER_REQUEST,
+    row_schemas: Mapping[str, pa.Schema] | None = None,
+    budget: RetryBudget | None = None,
+) -> Iterator[SliceOutcome]:
+    """Every slice's rows (or error), packed ``parameters_per_request`` slices a request, in
+    request order. A packed request that keeps timing out or failing with a 5xx other than
+    502/503 is split in halves, each half sent again; a parameter that failed for a transient
+    reason is asked again (twice at most) in a request of its own kind.
+
+    ``row_schemas`` (slice id -> the columns to read): see :meth:`QueryAPI.send_slices`.
+    ``budget`` bounds the seconds failures may cost; once it is spent a failing request is
+    neither retried nor split. A refusal of a whole request raises.
+    """
+    for chunk in packing.chunks(slices, packing.parameter_cap(parameters_per_request)):
+        yield from _fetch_packed(query, chunk, options, 0, row_schemas or {}, budget)
+
+
+def _fetch_packed(
+    query: QueryAPI,
+    chunk: list[Slice],
+    options: SliceOptions,
+    parameter_retries: int,
+    row_schemas: Mapping[str, pa.Schema],
+    budget: RetryBudget | None,
+) -> Iterator[SliceOutcome]:
+    try:
+        outcomes = query.send_slices(
+            chunk,
+            options,
+            row_schemas,
+            failure_budget=packing.split_after(chunk),
+            budget=budget,
+        )
+    except RetriableError as exc:
+        if not packing.worth_splitting(chunk, exc, budget):
+            raise
+        for part in packing.halves(chunk):
+            yield from _fetch_packed(query, part, options, parameter_retries, row_schemas, budget)
+        return
+    transient: list[Slice] = []
+    for outcome in outcomes:
+        error = outcome.error
+        if (
+            isinstance(error, RetriableError)
+            and error.code == PARAMETER_FAILED
+            and parameter_retries < PARAMETER_RETRIES
+        ):
+            transient.append(outcome.slice)
+        else:
+            yield outcome
+    if transient:
+        yield from _fetch_packed(
+            query, transient, options, parameter_retries + 1, row_schemas, budget
+        )
 
 
 @dataclass(slots=True)
@@ -69,32 +140,14 @@ class Unit:
     rate_limited: int = 0
 
 
-def scope_options(
-    parent: Parent, timezone: str, filters: Sequence[dict[str, Any]], limit: int
-) -> SliceOptions:
-    def when(kind: str) -> str | None:
-        return parent.id if parent.kind == kind else None
-
-    return SliceOptions(
-        website_id=when("website"),
-        link_id=when("link"),
-        schedule_id=when("schedule"),
-        organization_id=when("organization"),
-        timezone=timezone,
-        filters=tuple(filters),
-        limit=limit,
-    )
-
-
 class SliceFetcher:
     """Fetches the slices of each parent, packed into requests (one :class:`Unit` each).
 
-    A request carries up to ``max_parameters_per_request`` slices, but no more rows than about
-    ``rows_per_request``: the answer is decoded whole, so its size is the run's memory. Rows per
-    slice are estimated per table from slices already read (``estimates``, kept across runs).
-    Slices of tables not seen yet go out with a limit of ``rows_per_request / parameters``: a
-    slice that fills that page is put back and read again later at the full limit, so one
-    oversized first answer can never happen.
+    A request carries up to ``parameters_per_request`` slices, but no more rows than about
+    ``rows_per_request``: the answer is decoded whole, so its size is the run's memory (see
+    :mod:`.packing`). Rows per slice are learnt per table from slices already read
+    (``estimates``, kept across runs). A first read that fills its small page is put back and
+    read again later at the full limit, so one oversized first answer can never happen.
     """
 
     def __init__(
@@ -105,16 +158,16 @@ class SliceFetcher:
         filters: Sequence[dict[str, Any]],
         limit: int,
         rows_per_request: int,
+        parameters_per_request: int = settings.MAX_PARAMETERS_PER_REQUEST,
         estimates: dict[str, int] | None = None,
     ) -> None:
         self.client = client
         self.timezone = timezone
         self.filters = list(filters)
         self.limit = limit
-        self.rows_per_request = rows_per_request
-        self.estimates: dict[str, int] = dict(estimates or {})  # table -> most rows in a slice
-        self._provisional: set[str] = set()  # tables known only to fill a first read's page
-        self._learning = threading.Lock()  # parents read side by side share the estimates
+        self.packer = Packer(parameters_per_request, rows_per_request, limit)
+        self.sizes = RowEstimates(limit, dict(estimates or {}))
+        self._learning = threading.Lock()  # parents read side by side share what is learnt
         self.rows_read = 0  # by every parent so far (a run's row cap looks at it)
         self._schemas: dict[str, tuple[int, pa.Schema]] = {}  # table -> (learned, columns)
         self._checked: set[str] = set()  # tables whose columns one JSON answer has shown
@@ -123,9 +176,13 @@ class SliceFetcher:
         self.new_columns: dict[str, list[str]] = {}  # type -> columns the contract lacks
 
     @property
-    def first_limit(self) -> int:
-        per = self.rows_per_request // self.client.max_parameters_per_request
-        return max(1, min(self.limit, per))
+    def rows_per_request(self) -> int:
+        return self.packer.rows_per_request
+
+    @property
+    def estimates(self) -> dict[str, int]:
+        """Table -> the most rows a slice of it held (kept across runs)."""
+        return self.sizes.sizes
 
     def units(
         self,
@@ -141,12 +198,12 @@ class SliceFetcher:
         A stop first reads the holes: a table's slices older than its newest one read (a first
         read that filled its page waits to be read again while later days go ahead). So each
         table's read days are a prefix of its plan, and the next run starts right after them."""
-        size = self.client.max_parameters_per_request
+        size = self.packer.parameters_per_request
         queue = list(slices)
         rest: list[PlannedSlice] | None = None  # once stopped: what the next run reads
         newest: dict[str, date] = {}  # table -> its latest day read
         blocked: APIError | None = None
-        run = ParentRun(RetryBudget(settings.PARENT_RETRY_SECONDS, run=self.run_budget))
+        run = self._parent_run()
         number = 0
         while queue:
             skipped = [(p, why) for p in queue if (why := self._skip_reason(run, p))]
@@ -171,7 +228,7 @@ class SliceFetcher:
                 yield Unit(parent, number, [SliceResult(p, error=blocked) for p in chunk])
                 number += 1
                 continue
-            chunk, limit = self._pack(queue, size)
+            chunk, limit = self.packer.next_request(queue, self.sizes)
             taken = {id(p) for p in chunk}
             queue = [p for p in queue if id(p) not in taken]
             options = scope_options(parent, self.timezone, self.filters, limit)
@@ -195,33 +252,15 @@ class SliceFetcher:
         if rest and leftover is not None:
             leftover.extend(rest)
 
+    def _parent_run(self) -> ParentRun:
+        return ParentRun(RetryBudget(settings.PARENT_RETRY_SECONDS, run=self.run_budget))
+
     def _skip_reason(self, run: ParentRun, p: PlannedSlice) -> str | None:
         if p.spec.name in self.gone:
             return gone_reason(p.spec.name)
         if p.spec.name in run.gated:
             return plan_reason_of(p)
         return None
-
-    def _pack(self, queue: list[PlannedSlice], size: int) -> tuple[list[PlannedSlice], int]:
-        """The next request's slices, in plan order, and its limit."""
-        first = self.first_limit
-        if self.estimate(queue[0].spec.table_name) is None:  # unseen tables lead
-            small = [p for p in queue if (self.estimate(p.spec.table_name) or 0) <= first]
-            return small[:size], first
-        chunk: list[PlannedSlice] = []
-        rows = 0
-        for p in queue:
-            estimate = self.estimate(p.spec.table_name)
-            if estimate is None:
-                continue
-            estimate = max(estimate, 1)
-            if chunk and rows + estimate > self.rows_per_request:
-                break
-            chunk.append(p)
-            rows += estimate
-            if len(chunk) == size:
-                break
-        return chunk, self.limit
 
     def _read_schema(self, p: PlannedSlice) -> pa.Schema | None:
         """The columns to decode a slice's answer into with Arrow, or None to decode it as
@@ -261,8 +300,13 @@ class SliceFetcher:
         spare requests."""
         schemas = {p.id: s for p in pending if (s := self._read_schema(p)) is not None}
         try:
-            outcomes = self.client.query.fetch_slices(
-                [p.to_slice() for p in pending], options, schemas, run.budget
+            outcomes = fetch_slices(
+                self.client.query,
+                [p.to_slice() for p in pending],
+                options,
+                parameters_per_request=self.packer.parameters_per_request,
+                row_schemas=schemas,
+                budget=run.budget,
             )
             return list(outcomes), {}
         except APIError as exc:
@@ -281,29 +325,16 @@ class SliceFetcher:
                 return answered[0], {**verdict.skip, **answered[1]}
             if bisectable(exc) and len(pending) > 1 and run.spare_requests >= 2:
                 run.spare_requests -= 2
-                half = len(pending) // 2
-                first = self._send(parent, pending[:half], options, run)
-                second = self._send(parent, pending[half:], options, run)
-                return first[0] + second[0], {**first[1], **second[1]}
+                first, second = packing.halves(pending)
+                one = self._send(parent, first, options, run)
+                two = self._send(parent, second, options, run)
+                return one[0] + two[0], {**one[1], **two[1]}
             return [], {p.id: exc for p in pending}
 
     def _remember(self, run: ParentRun, verdict: Verdict) -> None:
         run.gated |= verdict.gated
         with self._learning:
             self.gone |= verdict.gone
-
-    def estimate(self, table: str) -> int | None:
-        """Rows to expect in one slice of ``table``; None before any was read."""
-        if table in self._provisional:  # only known to fill a first page
-            return max(self.estimates.get(table, 0), self.limit)
-        return self.estimates.get(table)
-
-    def _learn(self, result: SliceResult, *, full_limit: bool) -> None:
-        table = result.planned.spec.table_name
-        with self._learning:
-            self.estimates[table] = max(self.estimates.get(table, 0), len(result.rows))
-            if full_limit:
-                self._provisional.discard(table)
 
     def _fetch_unit(
         self,
@@ -316,16 +347,15 @@ class SliceFetcher:
         run: ParentRun | None = None,
     ) -> tuple[Unit, list[PlannedSlice]]:
         """The unit, and the slices of a first read that filled their page (to read again)."""
-        run = run or ParentRun(RetryBudget(settings.PARENT_RETRY_SECONDS, run=self.run_budget))
+        run = run or self._parent_run()
         before = self.client.stats.thread_snapshot()
         results = {p.id: SliceResult(p) for p in chunk}
         again: list[PlannedSlice] = []
         pending = chunk
-        page = 1
-        while pending and page <= MAX_PAGES:
-            paged = replace(options, page=page) if page > 1 else options
-            outcomes, refused = self._send(parent, pending, paged, run)
+        pager = Pager(options.limit or self.limit, first_read=first)
+        while pending:
             by_id = {p.id: p for p in pending}
+            outcomes, refused = self._send(parent, pending, pager.options(options), run)
             for slice_id, refusal in refused.items():
                 if refusal is None:
                     del results[slice_id]
@@ -336,42 +366,19 @@ class SliceFetcher:
                     results[slice_id].error = refusal
             pending = []
             for outcome in outcomes:
-                result = results[outcome.slice.id]
-                result.pages += 1
-                result.request_id = outcome.request_id or result.request_id
                 planned = by_id[outcome.slice.id]
-                error = outcome.error
-                if error is None and (why := fractional_integer(planned.spec, outcome.rows)):
-                    error = ValidationError(why, request_id=outcome.request_id)
-                if error is not None:
-                    result.error = error
-                    continue
-                self._learn_columns(planned, outcome.rows)
-                rows, strays = _own_days(planned, outcome.rows)
-                result.rows, overlapped = _joined(result.rows, rows)
-                result.possibly_inexact = result.possibly_inexact or overlapped or strays
-                qtype = planned.spec.qtype
-                merged = planned.spec.name in MERGED_AFTER_LIMIT
-                cap = options.limit or self.limit
-                # a merged page shrinks below its limit: half full may already be cut
-                full = qtype.limit_applied and len(outcome.rows) >= (cap // 2 if merged else cap)
-                if full and first:
+                step = self._take_page(results[planned.id], planned, outcome, pager)
+                if step is Next.READ_AGAIN:
                     del results[planned.id]
                     again.append(planned)
-                    with self._learning:
-                        self._provisional.add(planned.spec.table_name)
-                elif full and qtype.offset_applied and not merged:
-                    pending.append(planned)  # ask for the next page
-                elif full:  # the type repeats its first page, or merges each page on its own
-                    result.possibly_truncated = True
-            page += 1
+                    self.sizes.filled_first_page(planned.spec.table_name)
+                elif step is Next.PAGE:
+                    pending.append(planned)
+            if not pager.advance():
+                break
         for p in pending:  # more than MAX_PAGES pages
             results[p.id].possibly_truncated = True
-        for result in results.values():
-            with self._learning:
-                self.rows_read += len(result.rows)
-            if result.error is None and result.skipped is None and not result.possibly_truncated:
-                self._learn(result, full_limit=not first)
+        self._learn_sizes(results.values(), full_limit=not first)
         after = self.client.stats.thread_snapshot()
         unit = Unit(
             parent,
@@ -382,6 +389,36 @@ class SliceFetcher:
             rate_limited=after["rate_limited"] - before["rate_limited"],
         )
         return unit, sorted(again, key=lambda p: (p.start, p.spec.table_name))
+
+    def _take_page(
+        self, result: SliceResult, planned: PlannedSlice, outcome: SliceOutcome, pager: Pager
+    ) -> Next:
+        """Adds one page of a slice to its result; what follows it (``DONE`` after an error)."""
+        result.pages += 1
+        result.request_id = outcome.request_id or result.request_id
+        error = outcome.error
+        if error is None and (why := fractional_integer(planned.spec, outcome.rows)):
+            error = ValidationError(why, request_id=outcome.request_id)
+        if error is not None:
+            result.error = error
+            return Next.DONE
+        self._learn_columns(planned, outcome.rows)
+        rows, strays = _own_days(planned, outcome.rows)
+        result.rows, overlapped = join_pages(result.rows, rows)
+        result.possibly_inexact = result.possibly_inexact or overlapped or strays
+        step = pager.next(planned.spec, len(outcome.rows))
+        if step is Next.TRUNCATED:
+            result.possibly_truncated = True
+        return step
+
+    def _learn_sizes(self, results: Iterable[SliceResult], *, full_limit: bool) -> None:
+        """Counts the rows read, and learns each table's size from the slices read whole."""
+        for result in results:
+            with self._learning:
+                self.rows_read += len(result.rows)
+            if result.error is None and result.skipped is None and not result.possibly_truncated:
+                table = result.planned.spec.table_name
+                self.sizes.learn(table, len(result.rows), full_limit=full_limit)
 
 
 def _given_up(parent: Parent, run: ParentRun, unit: Unit) -> APIError | None:
@@ -412,20 +449,3 @@ def _own_days(planned: PlannedSlice, rows: SliceRows) -> tuple[SliceRows, bool]:
     days = {d.isoformat() for d in planned.days}
     own = [r for r in rows if str(r.get("date", ""))[:10] in days]
     return own, len(own) < len(rows)
-
-
-def _joined(rows: SliceRows, page: SliceRows) -> tuple[SliceRows, bool]:
-    """A slice's rows so far followed by the next page's rows that are not already among them
-    (Arrow stays Arrow), and whether any were: OFFSET pages of rows tied on the sort key can
-    overlap (and then skip as many rows), so such a slice is possibly inexact."""
-    if not len(rows):
-        return page, False
-    if not len(page):
-        return rows, False
-    as_dicts = [r.to_pylist() if isinstance(r, pa.Table) else r for r in (rows, page)]
-    seen = {orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in as_dicts[0]}
-    fresh = [r for r in as_dicts[1] if orjson.dumps(r, option=orjson.OPT_SORT_KEYS) not in seen]
-    overlapped = len(fresh) < len(as_dicts[1])
-    if isinstance(rows, pa.Table) and isinstance(page, pa.Table) and not overlapped:
-        return pa.concat_tables([rows, page]), False
-    return as_dicts[0] + fresh, overlapped
