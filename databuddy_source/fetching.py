@@ -356,14 +356,7 @@ class SliceFetcher:
         while pending:
             by_id = {p.id: p for p in pending}
             outcomes, refused = self._send(parent, pending, pager.options(options), run)
-            for slice_id, refusal in refused.items():
-                if refusal is None:
-                    del results[slice_id]
-                    again.append(by_id[slice_id])
-                elif isinstance(refusal, str):
-                    results[slice_id].skipped = refusal
-                else:
-                    results[slice_id].error = refusal
+            again += _take_refusals(results, refused, by_id)
             pending = []
             for outcome in outcomes:
                 planned = by_id[outcome.slice.id]
@@ -419,6 +412,25 @@ class SliceFetcher:
             if result.error is None and result.skipped is None and not result.possibly_truncated:
                 table = result.planned.spec.table_name
                 self.sizes.learn(table, len(result.rows), full_limit=full_limit)
+
+
+def _take_refusals(
+    results: dict[str, SliceResult],
+    refused: Mapping[str, Refusal],
+    by_id: Mapping[str, PlannedSlice],
+) -> list[PlannedSlice]:
+    """Records each refused slice's error or reason to skip; the slices put back (to be packed
+    into a later request) leave ``results`` and are returned."""
+    put_back = []
+    for slice_id, refusal in refused.items():
+        if refusal is None:
+            del results[slice_id]
+            put_back.append(by_id[slice_id])
+        elif isinstance(refusal, str):
+            results[slice_id].skipped = refusal
+        else:
+            results[slice_id].error = refusal
+    return put_back
 
 
 def _given_up(parent: Parent, run: ParentRun, unit: Unit) -> APIError | None:
