@@ -17,7 +17,7 @@ WireProtocol = Literal["rpc", "rest"]  # oRPC over /rpc, or its REST twin
 
 
 class Website(TypedDict):
-    """``websites.list`` / ``websites.getById`` output (SPEC 5.3)."""
+    """``websites.list`` / ``websites.getById`` output."""
 
     id: str
     domain: str

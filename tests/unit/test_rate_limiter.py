@@ -19,7 +19,11 @@ def fake() -> FakeTime:
 
 
 def limiter(fake: FakeTime, limit: int = 3, window: float = 10.0) -> RateLimiter:
-    return RateLimiter(limit, window, clock=fake.monotonic, sleep=fake.sleep)
+    def sleep(seconds: float) -> None:
+        assert len(fake.sleeps) < 100, f"still waiting after {sum(fake.sleeps):.0f} s"
+        fake.sleep(seconds)
+
+    return RateLimiter(limit, window, clock=fake.monotonic, sleep=sleep)
 
 
 def send(lim: RateLimiter, fake: FakeTime, took: float = 0.0, **headers: str) -> None:
