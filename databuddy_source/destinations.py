@@ -120,16 +120,34 @@ def check_duckdb_file(path: str | Path, dataset_name: str, option: str) -> None:
         )
 
 
+def configured_duckdb_file() -> str | None:
+    """The DuckDB file dlt config names (``DESTINATION__DUCKDB__CREDENTIALS``, or
+    ``[destination.duckdb] credentials`` in secrets.toml or config.toml), if any."""
+    value: Any = dlt.secrets.get("destination.duckdb.credentials")
+    if value is None:
+        value = dlt.config.get("destination.duckdb.credentials")
+    if isinstance(value, dict):
+        value = value.get("database")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().removeprefix("duckdb:///")
+
+
+def duckdb_file() -> str:
+    """The DuckDB file to load into when none is given: dlt config's, else
+    :data:`DEFAULT_DUCKDB_FILE` (in the working folder)."""
+    return configured_duckdb_file() or DEFAULT_DUCKDB_FILE
+
+
 def duckdb(
     path: str | Path | None = None,
     memory_limit: str | None = DUCKDB_MEMORY_LIMIT,
     **config: Any,
 ) -> DuckDbDestination:
     """A DuckDB file destination with its memory capped (``None``: DuckDB's default). ``path``:
-    the file; None takes it from dlt config (``DESTINATION__DUCKDB__CREDENTIALS``,
-    ``[destination.duckdb] credentials``), as ``dlt.destinations.duckdb()`` does. ``config``:
-    more destination settings (e.g. ``staging_dataset_name_layout``, ``destination_name``)."""
-    credentials: Any = None if path is None else str(Path(path).resolve())
+    the file; None takes :func:`duckdb_file`. ``config``: more destination settings (e.g.
+    ``staging_dataset_name_layout``, ``destination_name``)."""
+    credentials = str(Path(duckdb_file() if path is None else path).resolve())
     destination = DuckDbDestination(credentials, **config)
     destination.memory_limit = memory_limit
     return destination

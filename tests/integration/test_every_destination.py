@@ -23,7 +23,7 @@ import dlt
 import httpx
 import pytest
 
-from databuddy_source import databuddy, destinations, last_report
+from databuddy_source import databuddy, destinations
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import rpc_procedures
 from databuddy_source.destinations import duckdb as duckdb_destination
@@ -116,8 +116,7 @@ def sync(pipeline: Any, server: EmulatorServer, as_of: date, **options: Any) -> 
         as_of=as_of.isoformat(),
         **options,
     )
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(source)
     assert report.failures == []
     return report
@@ -214,7 +213,7 @@ def test_daily_sync_summary_counts_the_loaded_tables(
         start_date=YESTERDAY.isoformat(),
         as_of=TODAY.isoformat(),
     )
-    report = last_report()
+    report = source.report
     pipeline.run(source)
     removed = table_rows(pipeline, "websites")[0]["id"]  # the table now differs from the run
     with pipeline.sql_client() as sql:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from databuddy_source import ConfigurationError, databuddy, last_report
+from databuddy_source import ConfigurationError, databuddy
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.emulator.config import EmulatorConfig
 from databuddy_source.emulator.server import EmulatorServer
@@ -100,8 +100,7 @@ def sync_to_lake(
     source = databuddy(api_key=server.emulator.config.api_key, base_url=server.url, **options)
     for name, table_hints in (hints or {}).items():
         source.resources[name].apply_hints(**table_hints)
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(as_delta(source))
     return report
 

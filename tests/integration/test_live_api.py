@@ -217,7 +217,7 @@ def test_columns_the_contract_does_not_list_are_learned_from_the_answers(
     untyped = replace(known, qtype=untyped_query_type("top_pages"))
     site = next(iter(sites(server)))
     parent = Parent("website", site, date(2026, 1, 1))
-    window = Window(today=date(2026, 3, 15), start_date=START)
+    window = Window(today=date(2026, 3, 15), start_date=START, lookback_days=2)
     with Databuddy(server.emulator.config.api_key, base_url=server.url) as client:
         for spec in (trimmed, untyped):
             fetcher = SliceFetcher(

@@ -35,7 +35,7 @@ def test_units_hold_no_more_rows_than_the_budget(server: EmulatorServer) -> None
     reg = server.emulator.store.registry
     site = reg.websites_of(reg.demo_org_id)[0]
     parent = Parent("website", site["id"], site["name"], site["id"])
-    window = Window(today=date(2026, 3, 15), start_date=START, end_date=YESTERDAY)
+    window = Window(today=date(2026, 3, 15), start_date=START, end_date=YESTERDAY, lookback_days=2)
     specs = [table_spec(n) for n in BIG]
     slices = plan(specs, {"website": [parent]}, window, {})[parent]
     budget = 1_000  # 100 parameters: a first read asks 10 rows a slice

@@ -172,7 +172,7 @@ def test_rpc_changes_are_reflected(server: EmulatorServer, tmp_path: Path) -> No
 
 
 def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_path: Path) -> None:
-    from databuddy_source import databuddy, last_report
+    from databuddy_source import databuddy
 
     reg = server.emulator.store.registry
     store_site, docs_site = (w["id"] for w in reg.websites_of(reg.demo_org_id)[:2])
@@ -186,11 +186,12 @@ def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_
         queries=["top_pages", "events_by_date"],
         rpc_collections=["none"],
     )
+    source.plan({})  # the run's discovery: both sites are its parents
     # after discovery, the key loses the store site
     key["resources"] = {f"website:{docs_site}": ["read:data"]}
     pipeline.run(source)
-    report = last_report()
-    assert report is not None and report.failures
+    report = source.report
+    assert report.failures
     assert all(
         store_site in f or "AccessDenied" in f or "Access denied" in f for f in report.failures
     )
