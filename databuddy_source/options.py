@@ -115,10 +115,10 @@ OPTIONS: tuple[Option, ...] = (
         "queries",
         list[str] | None,
         None,
-        "query types to load, one table each: `default` (the ELT-relevant types listed in "
-        "docs/tables.md), `all` (every table-shaped type of `/v1/query/types`), or names",
+        "query types to load, one table each: `default`, `all` (every table-shaped type of "
+        "`/v1/query/types`), or names",
         example='["events_by_date", "top_pages", "country"]',
-        unset="`default`",
+        unset="`default`: the ELT-relevant types docs/tables.md marks",
         flag=True,
     ),
     Option(
@@ -161,7 +161,7 @@ OPTIONS: tuple[Option, ...] = (
         "granularity",
         str,
         "daily",
-        "`hourly`: the types that support it load into `<type>_hourly` tables",
+        "`daily`, or `hourly`: the types that support it load into `<type>_hourly` tables",
         choices=("daily", "hourly"),
         aliases=("day", "hour"),
         flag=True,
