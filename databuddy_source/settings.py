@@ -15,7 +15,7 @@ READ_TIMEOUT = 120.0
 WRITE_TIMEOUT = 30.0
 POOL_TIMEOUT = 60.0
 
-# POST /v1/query: 120 requests per sliding 60 s per key (SPEC 6).
+# POST /v1/query: 120 requests per sliding 60 s per key; docs/api-notes.md).
 QUERY_RATE_LIMIT = 120
 QUERY_RATE_WINDOW_SECONDS = 60.0
 

@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 import sqlglot
+from databuddy_emulator.server import EmulatorServer
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.common.schema.utils import get_columns_names_with_prop
 
 from databuddy_source import databuddy
-from databuddy_source.emulator.server import EmulatorServer
 
 from .syncing import AS_OF, daily_sync_module
 

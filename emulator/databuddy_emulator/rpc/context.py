@@ -1,5 +1,5 @@
 """Per-call context of a procedure: the caller, workspace resolution and permission checks
-(SPEC 5.2), plus small registry helpers shared by the procedure modules."""
+plus small registry helpers shared by the procedure modules."""
 
 from __future__ import annotations
 

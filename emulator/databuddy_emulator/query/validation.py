@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...contract import CURRENT_API_VERSION, ApiVersion, query_types_by_name
+from databuddy_source.contract import CURRENT_API_VERSION, ApiVersion, query_types_by_name
+
 from .dates import InvalidDate, normalize_date
 
 MAX_LIMIT = 10_000

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from ...contract import QueryType, query_types_by_name
+from databuddy_source.contract import QueryType, query_types_by_name
+
 from ..faults import FaultRule
 from ..http import dumps
 from ..store import Store

@@ -1,11 +1,12 @@
-"""The OpenAPI 3.1 document of the REST transport (SPEC 8), generated from rpc.json."""
+"""The OpenAPI 3.1 document of the REST transport, generated from rpc.json."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from ...contract import rpc_procedures
+from databuddy_source.contract import rpc_procedures
+
 from .errors import STATUS
 
 EXCLUDED_ROUTERS = frozenset({"revenue", "uptime", "billing"})

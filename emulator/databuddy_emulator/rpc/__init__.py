@@ -1,4 +1,4 @@
-"""The RPC half of the emulator (SPEC 5, 7, 8): both transports of the 132 procedures of
+"""The RPC half of the emulator: both transports of the 132 procedures of
 rpc.json, the OpenAPI document, the HTML reference and a test-only object surface."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""oRPC errors (SPEC 5.4): one exception type carrying the error body of both transports."""
+"""oRPC errors: one exception type carrying the error body of both transports."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ STATUS = {
     "METHOD_NOT_SUPPORTED": 405,
     "CONFLICT": 409,
     "INTERNAL_SERVER_ERROR": 500,
-    # No status mapping in the API: oRPC sends these as 500 (SPEC 5.4).
+    # No status mapping in the API: oRPC sends these as 500.
     "RATE_LIMITED": 500,
     "PLAN_LIMIT_EXCEEDED": 500,
     "FEATURE_UNAVAILABLE": 500,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ...contract import QueryType
+from databuddy_source.contract import QueryType
+
 from ..fixtures import Registry
 from .context import Filter, ParameterError, QueryContext
 from .dates import InvalidDate, hourly_too_long, normalize_date, range_end, range_start

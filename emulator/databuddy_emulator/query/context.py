@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from ...contract import QueryType
+from databuddy_source.contract import QueryType
+
 from .sql import lit, lit_list, normalized_path, normalized_referrer
 
 

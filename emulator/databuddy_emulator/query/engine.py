@@ -10,7 +10,8 @@ from typing import Any
 
 import duckdb
 
-from ...contract import QueryType
+from databuddy_source.contract import QueryType
+
 from .context import ParameterError, QueryContext
 
 SORTABLE = (

@@ -1,4 +1,4 @@
-"""Date inputs of the Query API (SPEC 3.3): accepted formats, presets, inclusive ranges."""
+"""Date inputs of the Query API: accepted formats, presets, inclusive ranges."""
 
 from __future__ import annotations
 
@@ -125,6 +125,6 @@ def preset_range(preset: str, timezone: str, now: datetime) -> tuple[str, str]:
 
 
 def hourly_too_long(start: str, end: str) -> bool:
-    """ceil((end - start) / 1 day) > 30, on the normalized strings (SPEC 3.3)."""
+    """ceil((end - start) / 1 day) > 30, on the normalized strings."""
     delta = range_start(end) - range_start(start)
     return math.ceil(delta.total_seconds() / 86_400) > 30

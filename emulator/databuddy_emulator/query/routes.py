@@ -12,7 +12,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...contract import CURRENT_API_VERSION, ApiVersion, QueryType, query_types
+from databuddy_source.contract import CURRENT_API_VERSION, ApiVersion, QueryType, query_types
+
 from ..auth import Principal, authenticate
 from ..http import internal_error, iso, json_response, parse_error, request_id
 from ..ratelimit import RateLimiter

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from ..contract import query_types_by_name
+from databuddy_source.contract import query_types_by_name
+
 from .query import types as _types  # noqa: F401  (registers every builder)
 from .query.context import Filter
 from .query.engine import run_parameter

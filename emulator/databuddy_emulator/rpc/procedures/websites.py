@@ -1,4 +1,4 @@
-"""websites.* procedures (SPEC 5.3): the Website records of the registry."""
+"""websites.* procedures: the Website records of the registry."""
 
 from __future__ import annotations
 

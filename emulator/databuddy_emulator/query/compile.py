@@ -1,7 +1,7 @@
-"""``POST /v1/query/compile`` (SPEC 3.7): the SQL one query type would run, without running it.
+"""``POST /v1/query/compile``: the SQL one query type would run, without running it.
 
 * Query string: ``website_id`` and ``timezone`` (default ``UTC``). Credentials and access are
-  those of ``POST /v1/query`` (SPEC 2.3): a key without ``read:data`` is anonymous, a public
+  those of ``POST /v1/query``: a key without ``read:data`` is anonymous, a public
   website may be used anonymously, 401/403 otherwise; without ``website_id`` a global key or a
   session falls back to its organization, else 400 ``MISSING_PROJECT_ID``.
 * Body: ``{projectId, type, from, to, timeUnit?, filters?, groupBy?, orderBy?, limit?, offset?}``.
@@ -14,11 +14,12 @@
   time (the API returns ClickHouse SQL with query parameters). ``params`` describes the resolved
   inputs: project ids, range, time zone, granularity, filters, order, limit, offset and
   ``visibleAt`` (the virtual-clock cutoff on ``ingested_at``).
-* Inputs: ``from``/``to`` follow the date rules of SPEC 3.3 (a date-only ``to`` is the end of that
-  day); ``timeUnit`` minute/hour is hourly and day/week/month daily (the builders know hours and
-  days only); ``limit`` 1..1000, default 100; ``offset`` >= 0 replaces the OFFSET of types that
-  page (types that ignore ``page`` ignore it too); ``orderBy`` is ``"<field>[ asc|desc]"`` with a
-  field of the ``sortBy`` whitelist (SPEC 3.3); ``groupBy`` is accepted and echoed, no effect.
+* Inputs: ``from``/``to`` follow the date rules of ``POST /v1/query`` (a date-only ``to`` is the
+  end of that day); ``timeUnit`` minute/hour is hourly and day/week/month daily (the builders know
+  hours and days only); ``limit`` 1..1000, default 100; ``offset`` >= 0 replaces the OFFSET of
+  types that page (types that ignore ``page`` ignore it too); ``orderBy`` is
+  ``"<field>[ asc|desc]"`` with a field of the ``sortBy`` whitelist; ``groupBy`` is accepted and
+  echoed, no effect.
 * Errors: any problem with the body (shape, unknown type, date, limit, filter, order, a builder's
   own refusal, an hourly range over 30 days, an unknown time zone) is 400 ``COMPILATION_ERROR``
   with the message; malformed JSON is the framework's plain-text 400 ``Bad Request``.
@@ -40,7 +41,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...contract import ProjectKind, query_types_by_name
+from databuddy_source.contract import ProjectKind, query_types_by_name
+
 from ..auth import Principal
 from ..config import EmulatorConfig
 from ..http import json_response, parse_error, request_id

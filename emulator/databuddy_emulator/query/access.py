@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...contract import ApiVersion, query_types_by_name
+from databuddy_source.contract import ApiVersion, query_types_by_name
+
 from ..auth import Principal
 from ..fixtures import Registry
 from .resolve import Scope

@@ -1,4 +1,5 @@
-"""The two transports of the RPC procedures (SPEC 5.1) plus ``/spec.json`` and ``/``.
+"""The two transports of the RPC procedures (``/rpc/<router>/<procedure>`` and its REST twin),
+plus ``/spec.json`` and ``/``.
 
 * oRPC RPC protocol: ``POST /rpc/<router>/<procedure>``, body ``{"json": input}``, success
   ``{"json": output, "meta": [[1, ...path], ...]}``, errors ``{"json": error}``.
@@ -19,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ...contract import rpc_procedures
+from databuddy_source.contract import rpc_procedures
+
 from ..auth import authenticate
 from ..http import json_response, not_found
 from ..store import Store

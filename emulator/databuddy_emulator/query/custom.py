@@ -52,7 +52,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...contract.custom_query import (
+from databuddy_source.contract.custom_query import (
     AGGREGATES,
     COMPARISONS,
     DEFAULT_LIMIT,
@@ -63,7 +63,8 @@ from ...contract.custom_query import (
     OPERATORS,
     CustomTable,
 )
-from ...contract.custom_query import TABLES as CUSTOM_TABLES
+from databuddy_source.contract.custom_query import TABLES as CUSTOM_TABLES
+
 from ..config import EmulatorConfig
 from ..http import json_response, request_id
 from ..ratelimit import RateLimiter

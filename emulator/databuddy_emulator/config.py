@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from ..contract import API_VERSIONS, CURRENT_API_VERSION, ApiVersion
+from databuddy_source.contract import API_VERSIONS, CURRENT_API_VERSION, ApiVersion
 
 Profile = Literal["small", "default", "large"]
 RateLimitMode = Literal["code", "docs", "off"]

@@ -1,4 +1,4 @@
-"""Who is calling (SPEC 2): an API key (``x-api-key`` or Bearer), a session cookie, or nobody."""
+"""Who is calling: an API key (``x-api-key`` or Bearer), a session cookie, or nobody."""
 
 from __future__ import annotations
 

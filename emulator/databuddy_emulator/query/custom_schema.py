@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from ...contract.custom_query import AGGREGATES, OPERATORS
+from databuddy_source.contract.custom_query import AGGREGATES, OPERATORS
+
 from ..http import json_response
 
 

@@ -1,7 +1,7 @@
-"""Start the emulator (the installed command ``databuddy-emulator``, needs the emulator extra):
+"""Start the emulator (the installed command ``databuddy-emulator``):
 
 databuddy-emulator --host 127.0.0.1 --port 8787 [--seed N] [--api-key KEY]
-python -m databuddy_source.emulator ...   # the same
+python -m databuddy_emulator ...   # the same
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from ..contract import API_VERSIONS, CURRENT_API_VERSION
+from databuddy_source.contract import API_VERSIONS, CURRENT_API_VERSION
+
 from .config import DEFAULT_API_KEY, DEFAULT_SEED, EmulatorConfig
 
 
@@ -41,8 +42,8 @@ def _positive(kind: type[int] | type[float]):  # type: ignore[no-untyped-def]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="databuddy-emulator",
-        description="A local emulator of the Databuddy API (api.databuddy.cc). Needs the "
-        "emulator extra: pip install 'databuddy-source[emulator]'.",
+        description="A local emulator of the Databuddy API (api.databuddy.cc), from the "
+        "databuddy-emulator distribution (pip install 'databuddy-source[emulator]').",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787)")
@@ -131,17 +132,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        import uvicorn
+    import uvicorn  # here, not at the top: --help and bad arguments answer without loading it
 
-        from .app import Emulator
-    except ImportError as exc:
-        print(
-            f"error: the emulator needs its extra: pip install 'databuddy-source[emulator]' "
-            f"({exc.name} is missing)",
-            file=sys.stderr,
-        )
-        return 2
+    from .app import Emulator
+
     try:
         config = EmulatorConfig(
             seed=args.seed,
