@@ -1,6 +1,8 @@
 """The documents hold together: every relative link in README.md, CONTRIBUTING.md and docs/
-points at a file of this repository (and, with ``#anchor``, at a heading of it); the README stays
-a user's document (under 400 lines); no document cites a source outside the repository."""
+points at a file of this repository (and, with ``#anchor``, at a heading of it); no heading
+appears twice in one document; the README stays a user's document (under 400 lines, opening with
+the two commands that work on a fresh machine); no document cites a source outside the
+repository."""
 
 from __future__ import annotations
 
@@ -63,6 +65,15 @@ def test_relative_links_resolve(path: Path) -> None:
 def test_no_citation_of_documents_outside_the_repository(path: Path) -> None:
     cited = [line for line in path.read_text().splitlines() if OUTSIDE.search(line)]
     assert not cited, f"{path.relative_to(ROOT)} cites outside documents: write the fact: {cited}"
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_heading_twice(path: Path) -> None:
+    """A heading twice in one document is a section pasted twice (or an anchor that cannot be
+    linked)."""
+    headings = [line for line in prose_lines(path) if re.match(r"#{1,6}\s", line)]
+    repeated = sorted({h for h in headings if headings.count(h) > 1})
+    assert not repeated, f"{path.relative_to(ROOT)} repeats {repeated}"
 
 
 def test_readme_is_a_users_document() -> None:
