@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--api-key",
         default=DEFAULT_API_KEY,
-        help="global key of the demo organization (default: the README's demo key)",
+        help="global key of the demo organization (default: the demo key of docs/emulator.md)",
     )
     p.add_argument(
         "--profile",

@@ -39,7 +39,7 @@ def _bad(message: str) -> Response:
 
 
 def fixture_summary(store: Store) -> dict[str, Any]:
-    """Ids and credentials of the fixed world (what the README documents)."""
+    """Ids and credentials of the fixed world (what docs/emulator.md documents)."""
     reg = store.registry
     return {
         "organizations": {"demo": reg.demo_org_id, "other": reg.other_org_id},

@@ -2,8 +2,8 @@
 
 Objects are stored in the RPC shapes of ``rpc.json`` (camelCase keys, ``datetime`` values), one
 ``dict`` per collection keyed by id, so the Query API and the RPC API read the same records.
-Ids come from the seed; fixture API keys and session tokens are fixed strings documented in the
-README.
+Ids come from the seed; fixture API keys and session tokens are fixed strings documented in
+docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def make_key(label: str) -> str:
     return "dbdy_" + label + "0" * (KEY_LENGTH - len(label))
 
 
-# Fixture credentials (documented in the README). The demo global key is the config's api_key.
+# Fixture credentials (documented in docs/emulator.md). The demo global key is the config's api_key.
 WEBSITE_SCOPED_KEY = make_key("demoStoreOnlyKey")
 NO_READ_DATA_KEY = make_key("demoTrackOnlyKey")
 DISABLED_KEY = make_key("demoDisabledKey")
