@@ -21,11 +21,11 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt
 import httpx
+from databuddy_emulator.config import DEFAULT_API_KEY
 
 from databuddy_source import databuddy
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.destinations import duckdb as duckdb_destination
-from databuddy_source.emulator.config import DEFAULT_API_KEY
 
 from .common import NOW, emulator, write_result
 

@@ -102,7 +102,7 @@ class FatalError(APIError):
     """A failure that retrying cannot fix."""
 
 
-# Messages of failed parameters that mean "the request is wrong" (SPEC 3.5); any other message
+# Messages of failed parameters that mean "the request is wrong"; any other message
 # (a database error, "Query failed") may pass and is worth one more try.
 _INVALID_PARAMETER = re.compile(
     r"not permitted|Invalid|Missing|required|Unknown query type|Could not resolve owner|"

@@ -244,8 +244,8 @@ def fetch_all(
 
 def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, list[PlannedSlice]]:
     """Slices grouped by the request that can carry them. Organization-level types ride with
-    one of their websites' requests (``website_id`` resolves to its organization, SPEC 3.3),
-    so they cost no request of their own."""
+    one of their websites' requests (``website_id`` resolves to its organization: see
+    docs/api-notes.md), so they cost no request of their own."""
     websites = {p.id: p for p in planned if p.kind == "website"}
     out: dict[Parent, list[PlannedSlice]] = {}
     for parent, slices in planned.items():

@@ -17,7 +17,7 @@ Transport = Literal["rpc", "rest"]
 
 
 class Website(TypedDict):
-    """``websites.list`` / ``websites.getById`` output (SPEC 5.3)."""
+    """``websites.list`` / ``websites.getById`` output."""
 
     id: str
     domain: str

@@ -19,7 +19,7 @@ POOL_TIMEOUT = 60.0
 # Dagster's first daily partition, the Airflow DAG's first data interval.
 FIRST_SCHEDULED_DAY = "2026-01-01"
 
-# POST /v1/query: 120 requests per sliding 60 s per key (SPEC 6).
+# POST /v1/query: 120 requests per sliding 60 s per key; docs/api-notes.md).
 QUERY_RATE_LIMIT = 120
 QUERY_RATE_WINDOW_SECONDS = 60.0
 

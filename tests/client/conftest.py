@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import Databuddy, RetryPolicy
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 
 @dataclass
@@ -36,10 +36,7 @@ class FakeTime:
         return self.mono
 
 
-@pytest.fixture(scope="module")
-def emulator(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
-        yield srv
+emulator = emulator_fixture(scope="module")
 
 
 @pytest.fixture(autouse=True)

@@ -20,12 +20,12 @@ import httpx
 import orjson
 import pyarrow as pa
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import databuddy
 from databuddy_source.client import Databuddy
 from databuddy_source.custom_reports import TABLES
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.errors import APIError
 
 from ..integration.custom_examples import (

@@ -7,25 +7,19 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
-
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator import fixtures
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 def cli(

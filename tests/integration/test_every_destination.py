@@ -13,8 +13,6 @@ delete-insert merge without a table format (``test_lakehouse.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,13 @@ from typing import Any
 import dlt
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import databuddy, destinations
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import rpc_procedures
 from databuddy_source.destinations import duckdb as duckdb_destination
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.resources import SyncReport
 from databuddy_source.rpc_resources import COLLECTIONS
 
@@ -56,11 +54,8 @@ START, YESTERDAY = date(2026, 3, 12), date(2026, 3, 14)
 TODAY, TOMORROW = date(2026, 3, 15), date(2026, 3, 16)
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A fresh emulator per test: the scenario moves its clock and changes its objects."""
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+# A fresh emulator per test: the scenario moves its clock and changes its objects.
+server = emulator_fixture()
 
 
 @pytest.fixture(params=["duckdb", "postgres", "sqlalchemy_sqlite"])

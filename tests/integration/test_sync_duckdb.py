@@ -4,17 +4,15 @@ RPC changes, request counts and isolation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from .syncing import assert_table_equals_truth, change_objects, make_pipeline, sync, table_rows
 
@@ -22,13 +20,8 @@ START = date(2026, 3, 8)
 YESTERDAY = date(2026, 3, 14)
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A fresh emulator per test: tests here move its clock and change its objects."""
-    from dataclasses import replace
-
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+# A fresh emulator per test: tests here move its clock and change its objects.
+server = emulator_fixture()
 
 
 def parents_of(server: EmulatorServer) -> dict[str, dict[str, dict[str, str]]]:

@@ -115,7 +115,8 @@ def test_integer_columns_stay_integers_and_nullable_averages_stay_null() -> None
 def test_column_wise_tables_equal_row_wise_ones_for_every_type(store, demo_ids) -> None:  # type: ignore[no-untyped-def]
     """``slices_table`` (Arrow builds the columns) gives exactly what the row-wise path gives,
     for every table-shaped type, on real emulator answers, with empty slices among them."""
-    from databuddy_source.emulator.truth import expected_rows
+    from databuddy_emulator.truth import expected_rows
+
     from databuddy_source.options import resolve_query_types
     from databuddy_source.shaping import _row_wise, slices_table
 
