@@ -120,12 +120,14 @@ def check_duckdb_file(path: str | Path, dataset_name: str, option: str) -> None:
         )
 
 
-def configured_duckdb_file() -> str | None:
-    """The DuckDB file dlt config names (``DESTINATION__DUCKDB__CREDENTIALS``, or
-    ``[destination.duckdb] credentials`` in secrets.toml or config.toml), if any."""
-    value: Any = dlt.secrets.get("destination.duckdb.credentials")
+def configured_duckdb_file(destination_name: str = "duckdb") -> str | None:
+    """The DuckDB file dlt config names for the destination (``DESTINATION__DUCKDB__CREDENTIALS``,
+    or ``[destination.duckdb] credentials`` in secrets.toml or config.toml; another section for
+    a destination named otherwise), if any."""
+    key = f"destination.{destination_name}.credentials"
+    value: Any = dlt.secrets.get(key)
     if value is None:
-        value = dlt.config.get("destination.duckdb.credentials")
+        value = dlt.config.get(key)
     if isinstance(value, dict):
         value = value.get("database")
     if not isinstance(value, str) or not value.strip():
@@ -133,10 +135,10 @@ def configured_duckdb_file() -> str | None:
     return value.strip().removeprefix("duckdb:///")
 
 
-def duckdb_file() -> str:
+def duckdb_file(destination_name: str = "duckdb") -> str:
     """The DuckDB file to load into when none is given: dlt config's, else
     :data:`DEFAULT_DUCKDB_FILE` (in the working folder)."""
-    return configured_duckdb_file() or DEFAULT_DUCKDB_FILE
+    return configured_duckdb_file(destination_name) or DEFAULT_DUCKDB_FILE
 
 
 def duckdb(
@@ -145,9 +147,11 @@ def duckdb(
     **config: Any,
 ) -> DuckDbDestination:
     """A DuckDB file destination with its memory capped (``None``: DuckDB's default). ``path``:
-    the file; None takes :func:`duckdb_file`. ``config``: more destination settings (e.g.
-    ``staging_dataset_name_layout``, ``destination_name``)."""
-    credentials = str(Path(duckdb_file() if path is None else path).resolve())
+    the file; None takes :func:`duckdb_file` (of ``destination_name``, if given). ``config``:
+    more destination settings (e.g. ``staging_dataset_name_layout``, ``destination_name``)."""
+    if path is None:
+        path = duckdb_file(config.get("destination_name") or "duckdb")
+    credentials = str(Path(path).resolve())
     destination = DuckDbDestination(credentials, **config)
     destination.memory_limit = memory_limit
     return destination

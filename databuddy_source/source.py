@@ -36,6 +36,7 @@ class DatabuddySource(DltSource):
 
     @classmethod
     def from_data(cls, schema: Schema, section: str, data: Any) -> DatabuddySource:
+        """The source of what :func:`databuddy` returns: its run and its resources."""
         run, resources = data
         source = cls(schema, section, resources)
         source.source_run = run
