@@ -104,9 +104,8 @@ class FatalError(APIError):
     """A failure that retrying cannot fix."""
 
 
-# A parameter that fails inside an HTTP 200 answer carries only its message. These messages mean
-# "the request is wrong" (validation, access, unknown type); any other (a database error, "Query
-# failed") may pass and is worth one more try.
+# Messages of failed parameters that mean "the request is wrong"; any other message
+# (a database error, "Query failed") may pass and is worth one more try.
 _INVALID_PARAMETER = re.compile(
     r"not permitted|Invalid|Missing|required|Unknown query type|Could not resolve owner|"
     r"Hourly granularity|Cannot load time zone",

@@ -33,10 +33,11 @@ class Parent:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Options that bound every (table, parent) window."""
+    """Options that bound every (table, parent) window (their defaults are the source's, in
+    :data:`databuddy_source.options.OPTIONS`)."""
 
     today: date
-    lookback_days: int = 2
+    lookback_days: int
     include_today: bool = False
     start_date: date | None = None
     end_date: date | None = None  # a bounded backfill: reads exactly this range, keeps state

@@ -16,27 +16,17 @@ import pyarrow as pa
 from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec, select_live
-from .client import Databuddy
-from .discovery import Parents, read_catalogue
+from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec
+from .discovery import Parents
 from .errors import AuthenticationError
 from .fetching import SliceFetcher, SliceResult, Unit
 from .memory import release_freed_memory
-from .options import SourceOptions
 from .packing import by_request_scope
 from .planning import Parent, PlannedSlice, Window, plan
 from .run_report import SyncReport, account
-from .run_state import (
-    FAILED_KEY,
-    SETTLED_KEY,
-    SIZES_KEY,
-    STATE_KEY,
-    advance,
-    check_timezone,
-    remember_failed,
-    remembered_start,
-)
+from .run_state import FAILED_KEY, SETTLED_KEY, SIZES_KEY, STATE_KEY, advance, remember_failed
 from .shaping import slices_table
+from .source_run import SourceRun, selected_tables
 
 __all__ = ["SyncReport", "slices_resource", "sync_log_transformer", "table_transformer"]
 
@@ -55,46 +45,19 @@ class EndOfRun:
     units: int
 
 
-def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
-    try:
-        selected = dlt.current.source().resources.selected
-    except Exception:
-        return list(specs.values())
-    return [spec for name, spec in specs.items() if name in selected]
-
-
-def slices_resource(
-    client: Databuddy,
-    options: SourceOptions,
-    parents: Parents,
-    window: Window,
-    specs: dict[str, TableSpec],
-    report: SyncReport,
-) -> DltResource:
+def slices_resource(run: SourceRun) -> DltResource:
     """Plans the run from the resource state and yields one :class:`Unit` per packed request,
     then an :class:`EndOfRun`. Not a table itself: the per-type transformers read it."""
+    options, client, report = run.options, run.client, run.report
 
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
-        check_timezone(resource_state, options.timezone)
-        run_window = remembered_start(resource_state, window)
-        state = resource_state.setdefault(STATE_KEY, {})
-        settled = resource_state.setdefault(SETTLED_KEY, {})
-        failed_days = resource_state.setdefault(FAILED_KEY, {})
-        selection = select_live(
-            _selected_specs(specs), read_catalogue(client), options.queries_named
-        )
-        for name in selection.untyped:
-            report.note(
-                "query types the bundled contract does not know",
-                name,
-                "loaded with columns typed from the answers (untyped)",
-            )
-        planned = by_request_scope(
-            plan(selection.specs, parents.by_kind(), run_window, state, settled, failed_days)
-        )
-        gone = _gone_units(selection.gone, parents, run_window, report)
+        run_plan = run.plan_slices(resource_state, selected_tables(run.specs))
+        planned, run_window = by_request_scope(run_plan.slices), run_plan.window
+        state, settled = resource_state[STATE_KEY], resource_state[SETTLED_KEY]
+        failed_days = resource_state[FAILED_KEY]
+        gone = _gone_units(run_plan.gone, run.parents(), run_window, report)
         fetcher = SliceFetcher(
             client,
             timezone=options.timezone,
@@ -116,12 +79,12 @@ def slices_resource(
         # max_rows_per_run rows, at a request boundary (up to concurrency x rows_per_request
         # more): each load package, and so the merge's memory, stays bounded however long the
         # backfill; the next run goes on from there.
-        cap = options.max_rows_per_run if window.end_date is None else None
+        cap = options.max_rows_per_run if run_window.end_date is None else None
         stop = (lambda: fetcher.rows_read >= cap) if cap else (lambda: False)
         for parent, unit, leftover in fetch_all(fetcher, planned, options.concurrency, stop):
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
-                if window.end_date is None:
+                if run_window.end_date is None:
                     advance(state, settled, slices, leftover, skipped, run_window)
                     remember_failed(failed_days, slices, failed_on, skipped, leftover)
                 report.more = report.more or bool(leftover)

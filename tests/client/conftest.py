@@ -4,23 +4,18 @@ clock whose sleep advances time instead of sleeping, and helpers for fault rules
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import Databuddy, RetryPolicy
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from ..fake_time import FakeTime
 
-
-@pytest.fixture(scope="module")
-def emulator(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
-        yield srv
+emulator = emulator_fixture(scope="module")
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,9 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 
 from databuddy_source import (
     Databuddy,
@@ -19,9 +22,6 @@ from databuddy_source import (
     RetryPolicy,
     ValidationError,
 )
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
 from databuddy_source.fetching import fetch_slices
 from databuddy_source.slices import Slice, SliceOptions
 

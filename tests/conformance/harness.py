@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.rawdata import TABLES, export_rows, load_rows
-from databuddy_source.emulator.server import serve
-from databuddy_source.emulator.store import Store
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.rawdata import TABLES, export_rows, load_rows
+from databuddy_emulator.server import serve
+from databuddy_emulator.store import Store
 
 UPSTREAM_COMMIT = "dd2fa1aa9c344e11e7423829971f0e18d5ab4046"
 SEED = 42

@@ -100,7 +100,7 @@ def _free_port() -> int:
 
 
 def _start_emulator(port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "databuddy_source.emulator", "--admin", "--port", str(port)]
+    cmd = [sys.executable, "-m", "databuddy_emulator", "--admin", "--port", str(port)]
     cmd += ["--now", EMULATOR_NOW, "--frozen"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.rawdata import TABLES, export_rows, load_rows
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.rawdata import TABLES, export_rows, load_rows
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 
 def test_rows_are_shaped_like_ingestion(store: Store, demo_ids: dict[str, str]) -> None:

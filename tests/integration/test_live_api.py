@@ -5,7 +5,6 @@ refused, and a failed first run resumed from its start date, not from the websit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
 from databuddy_source.errors import ConfigurationError
 from databuddy_source.planning import utc_instant
 
@@ -29,10 +28,7 @@ LA = "America/Los_Angeles"
 BASE: dict[str, Any] = {"start_date": START.isoformat(), "rpc_collections": ["none"]}
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 def sites(server: EmulatorServer) -> dict[str, dict[str, str]]:
@@ -217,7 +213,7 @@ def test_columns_the_contract_does_not_list_are_learned_from_the_answers(
     untyped = replace(known, qtype=untyped_query_type("top_pages"))
     site = next(iter(sites(server)))
     parent = Parent("website", site, date(2026, 1, 1))
-    window = Window(today=date(2026, 3, 15), start_date=START)
+    window = Window(today=date(2026, 3, 15), start_date=START, lookback_days=2)
     with Databuddy(server.emulator.config.api_key, base_url=server.url) as client:
         for spec in (trimmed, untyped):
             fetcher = SliceFetcher(

@@ -6,18 +6,16 @@ several files falls back to dlt's staged merge, and the inline keys of the delet
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import destinations, resources
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.pg_replace import delete_keys_sql
 
 from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
@@ -26,10 +24,7 @@ from .test_sync_duckdb import START, YESTERDAY, parents_of
 TABLES = ["top_pages", "events_by_date"]
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 @pytest.fixture()

@@ -13,17 +13,16 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import databuddy, destinations
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from ..integration.syncing import AS_OF, assert_table_equals_truth, make_pipeline, table_rows
 from ..integration.test_sync_duckdb import parents_of
@@ -57,10 +56,7 @@ KILLED_LOAD = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 def load(
