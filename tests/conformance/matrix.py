@@ -60,6 +60,7 @@ class Run:
     requests: int = 0
     rows_compared: int = 0
     missing_in_emulator: list[str] = field(default_factory=list)
+    not_run: dict[str, str] = field(default_factory=dict)  # type -> why it was not compared
 
     def record(self, name: str, tz: str, case: str, diff: Diff) -> None:
         out = self.outcomes.setdefault((name, tz), Outcome())
@@ -149,9 +150,11 @@ class Runner:
             self.run.rows_compared += len(rent[label].get("data") or [])
             self.run.record(label, tz, case, diff)
 
-    def matrix(self, *, gated: bool) -> None:
-        """All cases for the gated (error) types or for every other type."""
-        types = [t for t in current_types() if is_gated(t) == gated]
+    def matrix(self, *, gated: bool, types: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """All cases for the gated (error) website types, every other website type, or the
+        given types (a link's or a monitor's)."""
+        if types is None:
+            types = [t for t in current_types() if is_gated(t) == gated]
         missing = [t["name"] for t in types if t["name"] not in self.known]
         self.run.missing_in_emulator.extend(missing)
         for name in missing:
