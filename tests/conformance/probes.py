@@ -22,25 +22,24 @@ from pathlib import Path
 import httpx
 
 from .harness import RealServer
+from .projects import database_url, source_projects, write_real_projects
 
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_NOW = "2026-12-06T04:00:00Z"  # the real seeded world's last event
 NUMBER_KINDS = {"int", "float"}
 
-# Probes whose shapes differ for a reason outside the emulator's behaviour.
-PROBES_EXPLAINED: dict[str, str] = {
-    "rpc_links_list_PKEY": (
-        "fixture, not behaviour: the emulator's Globex key (playing the real paid key) has every "
-        "scope, the real paid key only read:data; a read:data-only key gets the same 403 "
-        "FORBIDDEN on both (rpc_links_list_KEY)"
-    ),
-    **dict.fromkeys(
-        ("rpc_statusPage_list_KEY", "rpc_statusPage_list_PKEY", "rpc_uptime_listSchedules_KEY"),
-        "data, not behaviour: the real seeded world has no status pages or uptime schedules "
-        '(`{"json": []}`); the emulator\'s fixtures have some, and their dates bring the RPC '
-        "envelope's `meta` (how oRPC marks Date values)",
-    ),
-}
+NO_MONITOR = (
+    "data, not behaviour: without DATABUDDY_REAL_DATABASE_URL the real organization has no uptime "
+    "monitor (`{\"json\": []}`), the emulator's has three (their dates bring the RPC envelope's "
+    "`meta`, how oRPC marks Date values)"
+)
+
+
+def probes_explained() -> dict[str, str]:
+    """Probes whose shapes differ for a reason outside the emulator's behaviour. With the real
+    Postgres at hand the real organization gets the conformance monitor (``projects``) and
+    every probe compares like for like."""
+    return {} if database_url() else {"rpc_uptime_listSchedules_KEY": NO_MONITOR}
 
 
 @dataclass(slots=True)
@@ -121,6 +120,8 @@ def _start_emulator(port: int) -> subprocess.Popen[bytes]:
 
 def run_probes(real: RealServer, harness: Path) -> list[ProbeResult]:
     """Send the probes to the real server and to a fresh emulator; one result per probe."""
+    if db_url := database_url():
+        write_real_projects(db_url, source_projects())
     with tempfile.TemporaryDirectory(prefix="conformance_probes_") as tmp:
         real_dir, emu_dir = Path(tmp) / "real", Path(tmp) / "emulator"
         env = {**os.environ, "BASE": real.api_url, "OUT": str(real_dir), "KEY": real.key_free}
