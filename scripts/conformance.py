@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -122,6 +123,20 @@ def _cell(run: Run, name: str, tz: str) -> str:
         parts.append(f"{case}: {'; '.join(problems)[:160]}")
     more = f" (+{len(out.diffs) - 3} cases)" if len(out.diffs) > 3 else ""
     return ("; ".join(parts) + more).replace("|", "\\|")
+
+
+def _results(
+    results: Sequence[ProbeResult | RateLimitResult], what: str, header: str, rows: list[str]
+) -> list[str]:
+    """A headline (how many are identical) and a table."""
+    same = sum(1 for r in results if not r.problems)
+    return [
+        f"**Identical: {same} of {len(results)} {what}.**",
+        "",
+        header,
+        "|" + "---|" * (header.count("|") - 1),
+        *rows,
+    ]
 
 
 def render(
@@ -253,26 +268,14 @@ def render(
             lines.append(f"| {case} | {problem} |")
     lines += ["", "### Probes", "", probe_note, ""]
     if probes is not None:
-        same = sum(1 for r in probes if not r.problems)
-        lines += [
-            f"**Identical: {same} of {len(probes)} probes.**",
-            "",
-            "| probe | real status | emulator status | result |",
-            "|---|---|---|---|",
-            *(_probe_row(r) for r in probes),
-        ]
+        header = "| probe | real status | emulator status | result |"
+        lines += _results(probes, "probes", header, [_probe_row(r) for r in probes])
     lines += ["", "### Rate limit", "", RATE_LIMIT_HOW, ""]
     if bursts is None:
-        lines.append("Not run: no real server keys for it.")
+        lines.append("Not run: --no-rate-limit.")
     else:
-        same = sum(1 for b in bursts if not b.problems)
-        lines += [
-            f"**Identical: {same} of {len(bursts)} bursts.**",
-            "",
-            "| burst | real server | emulator |",
-            "|---|---|---|",
-            *(_rate_row(b) for b in bursts),
-        ]
+        header = "| burst | real server | emulator |"
+        lines += _results(bursts, "bursts", header, [_rate_row(b) for b in bursts])
     return "\n".join(lines) + "\n"
 
 

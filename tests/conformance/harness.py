@@ -76,10 +76,22 @@ class RealServer:
         return cls(api.rstrip("/"), ch.rstrip("/"), free, env.get("DATABUDDY_REAL_KEY_PAID"))
 
 
+def real_server_or_skip() -> RealServer:
+    """The configured real server; the calling test is skipped (with the reason) without it."""
+    import pytest
+
+    real = RealServer.from_env()
+    if real is None:
+        pytest.skip(SKIP_REASON)
+    return real
+
+
 SKIP_REASON = (
     "conformance suite needs the real Databuddy server: set DATABUDDY_REAL_API_URL, "
     "DATABUDDY_REAL_CLICKHOUSE_URL and DATABUDDY_REAL_KEY_FREE (and DATABUDDY_REAL_KEY_PAID for "
-    "the error types)"
+    "the error types, DATABUDDY_REAL_DATABASE_URL for the link and monitor types, "
+    "DATABUDDY_REAL_KEY_LINKS / DATABUDDY_REAL_KEY_DATALINKS for the keyed rate limits, "
+    "DATABUDDY_REAL_HARNESS for the probes)"
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from .explained import EXPLAINED
-from .harness import SKIP_REASON, TIMEZONES, RealServer, all_current_types
+from .harness import TIMEZONES, all_current_types, real_server_or_skip
 from .matrix import Run
 from .session import conformance_run
 
@@ -22,9 +22,7 @@ CASES = [(t["name"], tz) for t in all_current_types() for tz in TIMEZONES]
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    real = RealServer.from_env()
-    if real is None:
-        pytest.skip(SKIP_REASON)
+    real = real_server_or_skip()
     return conformance_run(real, log=lambda _m: None)
 
 

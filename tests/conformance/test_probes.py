@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import SKIP_REASON, RealServer
+from .harness import real_server_or_skip
 from .probes import ProbeResult, harness_dir, probes_explained, run_probes
 
 pytestmark = pytest.mark.conformance
@@ -14,9 +14,7 @@ pytestmark = pytest.mark.conformance
 
 @pytest.fixture(scope="module")
 def probes() -> list[ProbeResult]:
-    real = RealServer.from_env()
-    if real is None:
-        pytest.skip(SKIP_REASON)
+    real = real_server_or_skip()
     harness = harness_dir()
     if harness is None:
         pytest.skip("set DATABUDDY_REAL_HARNESS to the folder of probes.sh and shape_diff.py")

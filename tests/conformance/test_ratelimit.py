@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import SKIP_REASON, RealServer
+from .harness import real_server_or_skip
 from .ratelimit import RateLimitResult, run_rate_limits
 
 pytestmark = pytest.mark.conformance
@@ -15,9 +15,7 @@ pytestmark = pytest.mark.conformance
 
 @pytest.fixture(scope="module")
 def bursts() -> list[RateLimitResult]:
-    real = RealServer.from_env()
-    if real is None:
-        pytest.skip(SKIP_REASON)
+    real = real_server_or_skip()
     return run_rate_limits(real)
 
 
