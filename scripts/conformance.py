@@ -274,7 +274,7 @@ def render(
     if bursts is None:
         lines.append("Not run: --no-rate-limit.")
     else:
-        header = "| burst | real server | emulator |"
+        header = "| burst | real server answered | emulator |"
         lines += _results(bursts, "bursts", header, [_rate_row(b) for b in bursts])
     return "\n".join(lines) + "\n"
 
