@@ -31,6 +31,8 @@ from databuddy_source.emulator.rawdata import TABLES, export_rows, load_rows
 from databuddy_source.emulator.server import serve
 from databuddy_source.emulator.store import Store
 
+from .explained import EXPLAINED
+
 UPSTREAM_COMMIT = "dd2fa1aa9c344e11e7423829971f0e18d5ab4046"
 SEED = 42
 DATA_END = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)  # the generated events stop here
@@ -357,6 +359,7 @@ class Diff:
     """How one entry differs (empty: identical)."""
 
     problems: list[str] = field(default_factory=list)
+    explained: str | None = None  # an explained column left out whose values differed
 
     def add(self, what: str) -> None:
         if what not in self.problems:
@@ -451,6 +454,23 @@ RANDOM_VALUES: dict[str, Callable[[list[Any]], list[Any]]] = {
 }
 
 
+def _without(column: str, rrows: list[Any], erows: list[Any]) -> tuple[list[Any], list[Any], bool]:
+    """The rows without an explained column, and whether its values differed (matched by the
+    rows' other values)."""
+
+    def rest(r: Any) -> str:
+        return json.dumps({k: v for k, v in r.items() if k != column}, sort_keys=True, default=str)
+
+    real_values = sorted((rest(r), json.dumps(r.get(column), default=str)) for r in rrows)
+    emu_values = sorted((rest(r), json.dumps(r.get(column), default=str)) for r in erows)
+    strip = [{k: v for k, v in r.items() if k != column} for r in rrows]
+    return (
+        strip,
+        [{k: v for k, v in r.items() if k != column} for r in erows],
+        (real_values != emu_values),
+    )
+
+
 def compare_entry(
     t: Mapping[str, Any],
     real: Mapping[str, Any],
@@ -481,6 +501,11 @@ def compare_entry(
     paired = PAIRED_MASKS.get(str(t.get("name")))
     if paired is not None:
         rrows, erows = paired(rrows, erows)
+    if t.get("name") in EXPLAINED:
+        column = EXPLAINED[str(t["name"])][0]
+        rrows, erows, differed = _without(column, rrows, erows)
+        if differed:
+            d.explained = column
     rcols = {k for r in rrows for k in r}
     ecols = {k for r in erows for k in r}
     if rrows and erows and rcols != ecols:

@@ -47,6 +47,7 @@ class Outcome:
 
     cases: int = 0
     diffs: dict[str, list[str]] = field(default_factory=dict)  # case -> problems
+    explained_cases: int = 0  # cases whose explained column differed (the rest compared)
 
     @property
     def identical(self) -> bool:
@@ -65,6 +66,8 @@ class Run:
     def record(self, name: str, tz: str, case: str, diff: Diff) -> None:
         out = self.outcomes.setdefault((name, tz), Outcome())
         out.cases += 1
+        if diff.explained:
+            out.explained_cases += 1
         if diff.problems:
             out.diffs[case] = diff.problems
 
