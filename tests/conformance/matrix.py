@@ -20,7 +20,14 @@ from .harness import (
 )
 
 LIMIT = 1000
-PAGED_TYPES = ("top_pages", "browser_name", "country", "error_types")
+PAGED_TYPES = (
+    "top_pages",
+    "browser_name",
+    "country",
+    "error_types",
+    "link_top_countries",
+    "uptime_recent_checks",
+)
 FILTERS: dict[str, list[dict[str, Any]]] = {
     "country_eq": [{"field": "country", "op": "eq", "value": "US"}],
     "device_in": [{"field": "device_type", "op": "in", "value": ["mobile", "tablet"]}],
@@ -38,6 +45,9 @@ FILTERED_TYPES = (
     "custom_events",
     "vitals_by_page",
     "error_types",
+    "link_total_clicks",
+    "link_top_browsers",
+    "uptime_overview",
 )
 
 
