@@ -53,6 +53,7 @@ RANGES: dict[str, tuple[str, str]] = {
     "day": ("2026-11-20", "2026-11-20"),
     "week": ("2026-11-16", "2026-11-22"),
     "empty_days": ("2026-10-19", "2026-10-27"),  # the site's events start on 2026-10-24
+    "sparse_day": ("2026-11-07", "2026-11-07"),  # custom events of a name without properties
 }
 TIMEZONES = ("UTC", "America/Los_Angeles")
 NEEDS_OTHER_SCOPE = frozenset({"link", "schedule"})
