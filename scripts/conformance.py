@@ -36,7 +36,7 @@ from tests.conformance.harness import (
     all_current_types,
 )
 from tests.conformance.matrix import FILTERS, Run
-from tests.conformance.probes import ProbeResult, harness_dir, probes_explained, run_probes
+from tests.conformance.probes import ProbeResult, harness_dir, run_probes
 from tests.conformance.ratelimit import RateLimitResult, run_rate_limits
 from tests.conformance.session import conformance_run
 
@@ -87,7 +87,7 @@ def _probe_row(r: ProbeResult) -> str:
             else ""
         )
     else:
-        why = probes_explained().get(r.name, "differs (not explained yet)")
+        why = r.why or "differs (not explained yet)"
         result = f"{'; '.join(r.problems)[:300]}; why: {why}"
     return f"| `{r.name}` | {r.real_status} | {r.emulator_status} | {result.replace('|', '/')} |"
 

@@ -9,6 +9,7 @@ values are, in the matrix."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import socket
@@ -29,17 +30,11 @@ EMULATOR_NOW = "2026-12-06T04:00:00Z"  # the real seeded world's last event
 NUMBER_KINDS = {"int", "float"}
 
 NO_MONITOR = (
-    "data, not behaviour: without DATABUDDY_REAL_DATABASE_URL the real organization has no uptime "
-    "monitor (`{\"json\": []}`), the emulator's has three (their dates bring the RPC envelope's "
-    "`meta`, how oRPC marks Date values)"
+    'data, not behaviour: the real organization has no uptime monitor (`{"json": []}`: set '
+    "DATABUDDY_REAL_DATABASE_URL and the run creates the conformance monitor), the emulator's "
+    "has three (their dates bring the RPC envelope's `meta`, how oRPC marks Date values)"
 )
-
-
-def probes_explained() -> dict[str, str]:
-    """Probes whose shapes differ for a reason outside the emulator's behaviour. With the real
-    Postgres at hand the real organization gets the conformance monitor (``projects``) and
-    every probe compares like for like."""
-    return {} if database_url() else {"rpc_uptime_listSchedules_KEY": NO_MONITOR}
+MONITOR_LIST = "rpc_uptime_listSchedules_KEY"
 
 
 @dataclass(slots=True)
@@ -49,6 +44,7 @@ class ProbeResult:
     emulator_status: str
     problems: list[str] = field(default_factory=list)
     number_kinds: bool = False  # only whole vs fractional numbers differ (values, not shape)
+    why: str | None = None  # a difference outside the emulator's behaviour
 
 
 def harness_dir() -> Path | None:
@@ -148,11 +144,22 @@ def run_probes(real: RealServer, harness: Path) -> list[ProbeResult]:
             proc.wait(timeout=30)
         blocks = parse_shape_diff(done.stdout)
         real_idx, emu_idx = _index(real_dir), _index(emu_dir)
+        no_monitor = _empty_list(real_dir / f"{MONITOR_LIST}.body")
     results = []
     for name, status in real_idx.items():
         problems = blocks.get(name, [])
         shape = [p for p in problems if not _only_number_kinds(p)]
+        why = NO_MONITOR if shape and name == MONITOR_LIST and no_monitor else None
         results.append(
-            ProbeResult(name, status, emu_idx.get(name, "-"), shape, len(shape) < len(problems))
+            ProbeResult(
+                name, status, emu_idx.get(name, "-"), shape, len(shape) < len(problems), why
+            )
         )
     return results
+
+
+def _empty_list(body: Path) -> bool:
+    try:
+        return bool(json.loads(body.read_text()) == {"json": []})
+    except (OSError, ValueError):
+        return False
