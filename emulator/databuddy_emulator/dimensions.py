@@ -5,7 +5,8 @@ Weights are relative; the generator draws from them with the seeded RNG.
 
 from __future__ import annotations
 
-# code, name, weight, timezone, language, [(region, [cities])]
+# code, name (the API's English name: the first of its names for the code, e.g. "Korea,
+# Republic of"), weight, timezone, language, [(region, [cities])]
 COUNTRIES: list[tuple[str, str, float, str, str, list[tuple[str, list[str]]]]] = [
     (
         "US",
@@ -139,7 +140,7 @@ COUNTRIES: list[tuple[str, str, float, str, str, list[tuple[str, list[str]]]]] =
     ("CH", "Switzerland", 1.2, "Europe/Zurich", "de-CH", [("Zurich", ["Zürich"])]),
     ("MX", "Mexico", 1.2, "America/Mexico_City", "es-MX", [("Mexico City", ["Mexico City"])]),
     ("SG", "Singapore", 1, "Asia/Singapore", "en-SG", [("Singapore", ["Singapore"])]),
-    ("KR", "South Korea", 1, "Asia/Seoul", "ko-KR", [("Seoul", ["Seoul"])]),
+    ("KR", "Korea, Republic of", 1, "Asia/Seoul", "ko-KR", [("Seoul", ["Seoul"])]),
     ("ZA", "South Africa", 0.6, "Africa/Johannesburg", "en-ZA", [("Gauteng", ["Johannesburg"])]),
     ("NG", "Nigeria", 0.5, "Africa/Lagos", "en-NG", [("Lagos", ["Lagos"])]),
     (

@@ -279,7 +279,8 @@ def _add_api_keys(
             {"expiresAt": now - timedelta(days=1)},
         ),
         ("Links-only key", LINKS_ONLY_KEY, demo_org, ["read:links"], {}, {}),
-        ("Globex key", OTHER_ORG_KEY, other_org, ALL_SCOPES, {"global": ["read:data"]}, {}),
+        # like the real paid organization's key: read:data only
+        ("Globex key", OTHER_ORG_KEY, other_org, ["read:data"], {"global": ["read:data"]}, {}),
     ]
     # added later than the others: its id comes from its own generator, so theirs stay the same
     own = random.Random(f"{config.seed}:read-data-key")

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import dimensions as dim
+from . import tdigest
 from .config import EmulatorConfig
 from .fixtures import Registry
 
@@ -754,6 +755,7 @@ def build_database(config: EmulatorConfig, registry: Registry) -> duckdb.DuckDBP
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # long statements would draw one on stdout
     con.execute(_TDIGEST_QUANTILE)
+    tdigest.register(con)
     _create_lookups(con, gen)
     gen.build(con)
     con.execute("CHECKPOINT")

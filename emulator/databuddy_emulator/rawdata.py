@@ -122,7 +122,44 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ),
     ),
 }
-_TIMES = frozenset({"time", "timestamp", "session_start_time", "created_at"})
+# Per table of a short link's clicks or a monitor's checks: the project column (link id,
+# schedule id), the time column and the columns Databuddy's table has that the emulator keeps.
+PROJECT_TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "link_visits": (
+        "link_id",
+        "timestamp",
+        (
+            "link_id",
+            "timestamp",
+            "referrer",
+            "ip_hash",
+            "country",
+            "region",
+            "city",
+            "browser_name",
+            "device_type",
+        ),
+    ),
+    "uptime_monitor": (
+        "site_id",
+        "timestamp",
+        (
+            "site_id",
+            "url",
+            "timestamp",
+            "status",
+            "http_code",
+            "ttfb_ms",
+            "total_ms",
+            "probe_region",
+            "probe_ip",
+            "ssl_expiry",
+            "ssl_valid",
+            "error",
+        ),
+    ),
+}
+_TIMES = frozenset({"time", "timestamp", "session_start_time", "created_at", "ssl_expiry"})
 # Span columns copied from the session's first event (filters on spans use them).
 _SPAN_DIMENSIONS = (
     "browser_name",
@@ -180,6 +217,44 @@ def export_rows(store: Store, website_id: str) -> dict[str, list[dict[str, Any]]
                 for row in result.fetchall()
             ]
     return out
+
+
+def export_project_rows(store: Store, table: str, project_id: str) -> list[dict[str, Any]]:
+    """Every row of a link's clicks or a monitor's checks (``table`` in ``PROJECT_TABLES``)
+    visible at the store's virtual now, in Databuddy's shape."""
+    key, time_col, columns = PROJECT_TABLES[table]
+    now = store.now().isoformat(sep=" ")
+    with store.cursor() as cur:
+        result = cur.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ? AND ingested_at <= "
+            f"?::TIMESTAMP AND {time_col} <= ?::TIMESTAMP ORDER BY {time_col}",
+            [project_id, now, now],
+        )
+        names = [d[0] for d in result.description or ()]
+        return [
+            {n: _fmt(v) for n, v in zip(names, row, strict=True) if v is not None}
+            for row in result.fetchall()
+        ]
+
+
+def load_project_rows(
+    store: Store, table: str, project_id: str, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Replace a link's clicks or a monitor's checks with ``rows`` (Databuddy's shape; their own
+    project column is replaced by ``project_id``; ingested at their own time). Returns the row
+    count. Cached answers are dropped."""
+    if table not in PROJECT_TABLES:
+        raise ValueError(f"unknown project table {table!r}; known: {sorted(PROJECT_TABLES)}")
+    key, time_col, columns = PROJECT_TABLES[table]
+    with store.lock, store.cursor() as cur:
+        cur.execute(f"DELETE FROM {table} WHERE {key} = ?", [project_id])
+        cur.register("incoming", _arrow(rows, columns))
+        try:
+            cur.execute(_insert_sql(table, key, time_col, columns), [project_id])
+        finally:
+            cur.unregister("incoming")
+    store.changed()
+    return len(rows)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Readable referrer sources, and rows merged by them (``top_referrers``, ``traffic_sources``).
+"""Readable referrer sources, and rows merged by them (``top_referrers``, ``traffic_sources``,
+``realtime_referrers``, ``link_top_referrers``).
 
 Databuddy turns each referrer URL of a breakdown page into a readable source (``Google``,
 ``Hacker News``; an unknown host stays its host name), then merges rows of the same source,
@@ -113,7 +114,7 @@ def merged_by_source(own_domain: str | None) -> Any:
                     "domain": info["domain"],
                     "referrer_type": info["referrer_type"],
                 }
-        return _by_visitors(list(merged.values()))
+        return _by_share(list(merged.values()), "visitors")
 
     return post
 
@@ -122,22 +123,35 @@ def merged_live_referrers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``realtime_referrers``' ``Built.post``: rows of (referrer domain or 'Direct', visitors)
     parsed like ``top_referrers``' and merged by readable source, visitors summed, each with its
     share of the merged rows' visitors."""
+    return _merged_counts(rows, "visitors")
+
+
+def merged_link_referrers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``link_top_referrers``' ``Built.post``: rows of (referrer URL or 'Direct', clicks) parsed
+    like ``top_referrers``' (a link has no own domain) and merged by readable source, clicks
+    summed, each with its share of the merged rows' clicks; a merged row keeps the URL of its
+    first row."""
+    order = ("name", "referrer", "clicks", "source", "domain", "referrer_type", "percentage")
+    return [{k: r[k] for k in order} for r in _merged_counts(rows, "clicks")]
+
+
+def _merged_counts(rows: list[dict[str, Any]], count: str) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         info = referrer_info(str(row["referrer"] or ""), None)
         key = "direct" if info["referrer_type"] == "direct" else info["name"].lower()
         if key in merged:
-            merged[key]["visitors"] += row["visitors"]
+            merged[key][count] += row[count]
             continue
-        merged[key] = {"referrer": info["referrer"], "visitors": row["visitors"]}
+        merged[key] = {"referrer": info["referrer"], count: row[count]}
         merged[key] |= {k: info[k] for k in ("name", "source", "domain", "referrer_type")}
-    return _by_visitors(list(merged.values()))
+    return _by_share(list(merged.values()), count)
 
 
-def _by_visitors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Merged rows, each with its share of their visitors (half up, 2 decimals), most first."""
-    total = sum(r["visitors"] for r in rows)
+def _by_share(rows: list[dict[str, Any]], count: str) -> list[dict[str, Any]]:
+    """Merged rows, each with its share of their ``count`` (half up, 2 decimals), most first."""
+    total = sum(r[count] for r in rows)
     for r in rows:
-        r["percentage"] = math.floor(r["visitors"] / total * 10_000 + 0.5) / 100 if total else 0
-    rows.sort(key=lambda r: -r["visitors"])
+        r["percentage"] = math.floor(r[count] / total * 10_000 + 0.5) / 100 if total else 0
+    rows.sort(key=lambda r: -r[count])
     return rows

@@ -247,8 +247,10 @@ def custom_events_property_distribution(ctx: QueryContext) -> Built:
 
 @builder("custom_events_discovery")
 def custom_events_discovery(ctx: QueryContext) -> Built:
-    """Each event with each of its property keys, distinct values and top 5 ``[value, count]``;
-    events without properties have one row with null property columns."""
+    """Each event with each of its property keys, its top 5 ``[value, count]`` and how many
+    distinct values those are (the server counts them among the top 5 only, so at most 5);
+    an event without properties in range has one row with ClickHouse's join defaults: key '',
+    0 values, no top values."""
     return Built(
         f"""
         WITH es AS (
@@ -258,12 +260,13 @@ def custom_events_discovery(ctx: QueryContext) -> Built:
             FROM {events(ctx)} AS e GROUP BY event_name),
         ps AS (
             SELECT event_name, property_key, count(*) AS unique_values,
-                   list([property_value, CAST(count AS VARCHAR)] ORDER BY rn)
-                       FILTER (WHERE rn <= 5) AS top_values
-            FROM {_ranked(ctx)} AS r GROUP BY event_name, property_key)
+                   list([property_value, CAST(count AS VARCHAR)] ORDER BY rn) AS top_values
+            FROM {_ranked(ctx)} AS r WHERE rn <= 5 GROUP BY event_name, property_key)
         SELECT es.event_name, es.total_events, es.unique_users, es.unique_sessions,
-               ps.property_key, ps.unique_values, ps.top_values
+               coalesce(ps.property_key, '') AS property_key,
+               coalesce(ps.unique_values, 0) AS unique_values,
+               coalesce(ps.top_values, []) AS top_values
         FROM es LEFT JOIN ps ON ps.event_name = es.event_name
     """,
-        "total_events DESC, event_name ASC, unique_values DESC NULLS LAST, property_key ASC",
+        "total_events DESC, unique_values DESC, event_name ASC, property_key ASC",
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..context import ParameterError, QueryContext, filter_condition
 from ..engine import Built, builder
-from ..sql import event_time, pct, referrer_host
+from ..referrers import merged_link_referrers
+from ..sql import event_time, pct
 from .performance import geo_columns
 
 # Columns of the page events joined to a click (filters may name them or the click's own).
@@ -89,6 +90,15 @@ def visits(ctx: QueryContext) -> str:
     return f"(SELECT * FROM {ctx.source('link_visits')} AS lv)"
 
 
+def _bucket(ctx: QueryContext) -> str:
+    """A click's day, or its hour written as ClickHouse's ``formatDateTime(.., '%Y-%m-%d
+    %H:%M:%S')`` writes it: current ClickHouse reads ``%M`` as the month's name, so an hour
+    reads '2026-11-20 13:November:00'."""
+    if ctx.hourly:
+        return f"strftime(date_trunc('hour', {ctx.local('timestamp')}), '%Y-%m-%d %H:%B:%S')"
+    return ctx.bucket("timestamp")
+
+
 @builder("link_total_clicks")
 def link_total_clicks(ctx: QueryContext) -> Built:
     return Built(f"SELECT count(*) AS total FROM {visits(ctx)} AS v", "total", sortable=False)
@@ -98,7 +108,7 @@ def link_total_clicks(ctx: QueryContext) -> Built:
 def link_clicks_by_day(ctx: QueryContext) -> Built:
     return Built(
         f"""
-        SELECT {ctx.bucket("timestamp")} AS date, count(*) AS clicks
+        SELECT {_bucket(ctx)} AS date, count(*) AS clicks
         FROM {visits(ctx)} AS v GROUP BY 1
     """,
         "date ASC",
@@ -107,10 +117,11 @@ def link_clicks_by_day(ctx: QueryContext) -> Built:
 
 @builder("link_referrers_by_day")
 def link_referrers_by_day(ctx: QueryContext) -> Built:
-    """Distinct referrers (direct, '', counts as one) per day or hour."""
+    """Distinct referrers per day or hour ('' for direct counts as one; NULL, as ClickHouse's
+    ``uniq`` has it, not at all)."""
     return Built(
         f"""
-        SELECT {ctx.bucket("timestamp")} AS date, count(DISTINCT coalesce(referrer, '')) AS value
+        SELECT {_bucket(ctx)} AS date, count(DISTINCT referrer) AS value
         FROM {visits(ctx)} AS v GROUP BY 1
     """,
         "date ASC",
@@ -119,10 +130,10 @@ def link_referrers_by_day(ctx: QueryContext) -> Built:
 
 @builder("link_countries_by_day")
 def link_countries_by_day(ctx: QueryContext) -> Built:
-    """Distinct countries (unknown, '', counts as one) per day or hour."""
+    """Distinct countries per day or hour ('' counts as one; NULL not at all)."""
     return Built(
         f"""
-        SELECT {ctx.bucket("timestamp")} AS date, count(DISTINCT coalesce(country, '')) AS value
+        SELECT {_bucket(ctx)} AS date, count(DISTINCT country) AS value
         FROM {visits(ctx)} AS v GROUP BY 1
     """,
         "date ASC",
@@ -135,14 +146,15 @@ def _or(col: str, fallback: str) -> str:
 
 @builder("link_top_referrers")
 def link_top_referrers(ctx: QueryContext) -> Built:
+    """Clicks per referrer value (none and '' apart, both 'Direct'), a page of them by clicks,
+    then merged by readable source with each source's share of the page's clicks."""
     return Built(
         f"""
-        SELECT name, name AS referrer, count(*) AS clicks,
-               CASE WHEN name = 'Direct' THEN '' ELSE {referrer_host("name")} END AS domain
-        FROM (SELECT {_or("referrer", "Direct")} AS name FROM {visits(ctx)} AS v) AS r
-        GROUP BY name
+        SELECT {_or("referrer", "Direct")} AS referrer, count(*) AS clicks
+        FROM {visits(ctx)} AS v GROUP BY v.referrer
     """,
-        "clicks DESC, name ASC",
+        "clicks DESC, referrer ASC",
+        post=merged_link_referrers,
     )
 
 

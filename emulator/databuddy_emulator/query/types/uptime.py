@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from ..context import QueryContext
 from ..engine import Built, builder
-from ..sql import event_time, pct
+from ..sql import event_time, lit, pct, round_half_even
 
-# The monitor checks every 10 minutes (the generator's and the default schedule's cadence), so a
-# failed check stands for 600 seconds of downtime. Builders only see SQL, not the schedule's
-# cron, hence the constant: consecutive checks are assumed 600 s apart.
-CHECK_INTERVAL_SECONDS = 600
+DAY_SECONDS = 86_400  # the longest downtime one failed check stands for
 
 UP = "count(*) FILTER (WHERE status = 1)"
 DOWN = "count(*) FILTER (WHERE status = 0)"
@@ -26,9 +23,10 @@ def checks(ctx: QueryContext) -> str:
     return ctx.source("uptime_monitor")
 
 
-def q(col: str, fraction: float) -> str:
-    """A quantile of ``col``, 2 decimals (NULL over no rows)."""
-    return f"round_even(quantile_cont({col}, {fraction}), 2)"
+def q(col: str, fraction: float, time_col: str = "timestamp") -> str:
+    """ClickHouse's ``quantileTDigest`` of ``col`` over the checks in time order, as the
+    monitor's table stores them (NULL over no rows)."""
+    return f"clickhouse_tdigest(list({col}::FLOAT ORDER BY {time_col}), {fraction})"
 
 
 @builder("uptime_overview")
@@ -36,14 +34,14 @@ def uptime_overview(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {UPTIME_PERCENTAGE} AS uptime_percentage,
-               round_even(avg(total_ms), 2) AS avg_response_time,
+               avg(total_ms) AS avg_response_time,
                {q("total_ms", 0.5)} AS p50_response_time,
                {q("total_ms", 0.75)} AS p75_response_time,
                {q("total_ms", 0.95)} AS p95_response_time,
                {q("total_ms", 0.99)} AS p99_response_time,
                max(total_ms) AS max_response_time,
                min(total_ms) AS min_response_time,
-               round_even(avg(ttfb_ms), 2) AS avg_ttfb,
+               avg(ttfb_ms) AS avg_ttfb,
                {event_time("arg_max(ssl_expiry, timestamp)")} AS ssl_expiry,
                min(ssl_valid) AS ssl_valid
         FROM {checks(ctx)} AS c
@@ -55,23 +53,41 @@ def uptime_overview(ctx: QueryContext) -> Built:
 
 @builder("uptime_time_series")
 def uptime_time_series(ctx: QueryContext) -> Built:
-    """Per day (or hour) in the request time zone; the range is also read in that zone."""
+    """Per day in the request time zone, or per hour (UTC hours); the range is read in that
+    zone. Downtime: a failed check stays down until the next check of the range (the range's
+    last check until now), at most a day; the uptime of a day or an hour is the share of that
+    window not down (a failed check near a window's end may count beyond it)."""
+    window = 3600 if ctx.hourly else 86400
+    date = (
+        "strftime(date_trunc('hour', ts), '%Y-%m-%d %H:00:00')"
+        if ctx.hourly
+        else f"strftime({ctx.local('ts')}, '%Y-%m-%d')"
+    )
+    now = f"{lit(ctx.now.isoformat(sep=' '))}::TIMESTAMP"
+    down = f"least(date_diff('second', ts, next_ts), {DAY_SECONDS})"
+    share = round_half_even(f"100 * (1 - least(downtime_seconds, {window}) / {window})", 2)
     return Built(
         f"""
-        SELECT {ctx.bucket("timestamp")} AS date,
-               {UPTIME_PERCENTAGE} AS uptime_percentage,
-               count(*) AS total_checks,
-               {UP} AS successful_checks,
-               {DOWN} * {CHECK_INTERVAL_SECONDS} AS downtime_seconds,
-               round_even(avg(total_ms), 2) AS avg_response_time,
-               {q("total_ms", 0.5)} AS p50_response_time,
-               {q("total_ms", 0.95)} AS p95_response_time,
-               max(total_ms) AS max_response_time,
-               round_even(avg(ttfb_ms), 2) AS avg_ttfb,
-               {q("ttfb_ms", 0.5)} AS p50_ttfb,
-               {q("ttfb_ms", 0.95)} AS p95_ttfb
-        FROM {checks(ctx)} AS c
-        GROUP BY 1
+        SELECT date, {share} AS uptime_percentage, total_checks, successful_checks,
+               downtime_seconds, avg_response_time, p50_response_time, p95_response_time,
+               max_response_time, avg_ttfb, p50_ttfb, p95_ttfb
+        FROM (
+            SELECT {date} AS date,
+                   {UP} + {DOWN} AS total_checks,
+                   {UP} AS successful_checks,
+                   coalesce(sum({down}) FILTER (WHERE status = 0), 0) AS downtime_seconds,
+                   avg(total_ms) AS avg_response_time,
+                   {q("total_ms", 0.5, "ts")} AS p50_response_time,
+                   {q("total_ms", 0.95, "ts")} AS p95_response_time,
+                   max(total_ms) AS max_response_time,
+                   avg(ttfb_ms) AS avg_ttfb,
+                   {q("ttfb_ms", 0.5, "ts")} AS p50_ttfb,
+                   {q("ttfb_ms", 0.95, "ts")} AS p95_ttfb
+            FROM (
+                SELECT timestamp AS ts, status, total_ms, ttfb_ms,
+                       coalesce(lead(timestamp) OVER (ORDER BY timestamp), {now}) AS next_ts
+                FROM {checks(ctx)} AS c) AS w
+            GROUP BY 1) AS d
     """,
         "date ASC",
         sortable=False,
@@ -112,7 +128,7 @@ def uptime_response_time_trends(ctx: QueryContext) -> Built:
     return Built(
         f"""
         SELECT {ctx.bucket("timestamp")} AS date,
-               round_even(avg(total_ms), 2) AS avg_response_time,
+               avg(total_ms) AS avg_response_time,
                {q("total_ms", 0.5)} AS p50_response_time,
                {q("total_ms", 0.75)} AS p75_response_time,
                {q("total_ms", 0.9)} AS p90_response_time,
@@ -120,7 +136,7 @@ def uptime_response_time_trends(ctx: QueryContext) -> Built:
                {q("total_ms", 0.99)} AS p99_response_time,
                min(total_ms) AS min_response_time,
                max(total_ms) AS max_response_time,
-               round_even(avg(ttfb_ms), 2) AS avg_ttfb
+               avg(ttfb_ms) AS avg_ttfb
         FROM {checks(ctx)} AS c
         WHERE status = 1
         GROUP BY 1
@@ -148,17 +164,16 @@ def uptime_ssl_status(ctx: QueryContext) -> Built:
 
 @builder("uptime_by_region")
 def uptime_by_region(ctx: QueryContext) -> Built:
-    """Regions with the most checks first (the count itself is not an output column)."""
-    src = checks(ctx)
+    """Regions by uptime, highest first (ties in no defined order)."""
     return Built(
         f"""
         SELECT probe_region AS region,
                {UPTIME_PERCENTAGE} AS uptime_percentage,
-               round_even(avg(total_ms), 2) AS avg_response_time,
+               avg(total_ms) AS avg_response_time,
                {q("total_ms", 0.95)} AS p95_response_time
-        FROM {src} AS c
+        FROM {checks(ctx)} AS c
         GROUP BY probe_region
     """,
-        f"(SELECT count(*) FROM {src} AS n WHERE n.probe_region = q.region) DESC, region ASC",
+        "uptime_percentage DESC, region ASC",
         sortable=False,
     )
