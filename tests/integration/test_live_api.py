@@ -181,6 +181,38 @@ def test_hourly_rows_are_stamped_at_their_local_hour(
     assert first.replace(tzinfo=None) >= datetime(2026, 3, 12, 7), "00:00 PDT is 07:00 UTC"
 
 
+def test_hourly_link_clicks_are_loaded_at_their_hour(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    """Link types label an hour '2026-03-12 13:March:00' (as the real server does); each row is
+    loaded at that UTC hour, and the clicks equal the emulator's ground truth."""
+    pipeline = make_pipeline(tmp_path)
+    options = {**BASE, "queries": ["link_clicks_by_day"], "granularity": "hourly"}
+    assert sync(pipeline, server, **options).failures == []
+    store = server.emulator.store
+    links = [link["id"] for link in store.registry.live("links")]
+    loaded = {
+        (r["link_id"], r["hour"].replace(tzinfo=UTC), r["clicks"])
+        for r in table_rows(pipeline, "link_clicks_by_day_hourly")
+        if r["clicks"] is not None
+    }
+    expected = set()
+    for link in links:
+        for day in (START + timedelta(days=n) for n in range((LAST - START).days + 1)):
+            for row in expected_rows(
+                store,
+                "link_clicks_by_day",
+                link_id=link,
+                start_date=day.isoformat(),
+                end_date=day.isoformat(),
+                granularity="hourly",
+            ):
+                assert ":00:" not in row["date"]  # the month's name stands for the minutes
+                hour = datetime.fromisoformat(row["date"][:13] + ":00").replace(tzinfo=UTC)
+                expected.add((link, hour, row["clicks"]))
+    assert expected and loaded == expected
+
+
 def test_a_failed_first_run_resumes_from_its_start_date(
     server: EmulatorServer, tmp_path: Path
 ) -> None:

@@ -69,6 +69,21 @@ def test_series_day_and_hour() -> None:
     assert hourly.table_name == "events_by_date_hourly"
 
 
+def test_an_hour_labelled_with_the_month_name_in_its_minutes_is_read() -> None:
+    """Link types' hourly labels read '13:November:00' (ClickHouse's %M is the month's name)."""
+    hourly, planned = first_slice("link_clicks_by_day", hourly=True)
+    labels = ["2026-03-14 13:March:00", "2026-03-14 14:March:00"]
+    rows = to_arrow(
+        hourly, slice_rows(planned, [{"date": d, "clicks": 1} for d in labels])
+    ).to_pylist()
+    assert [r["hour"] for r in rows] == [
+        datetime(2026, 3, 14, 13, tzinfo=UTC),
+        datetime(2026, 3, 14, 14, tzinfo=UTC),
+    ]
+    with pytest.raises(pa.ArrowInvalid):  # anything else that is no date-time still fails
+        to_arrow(hourly, slice_rows(planned, [{"date": "2026-03-14 13:xx:00:00", "clicks": 1}]))
+
+
 def test_types_are_coerced_and_arrays_become_json() -> None:
     spec, planned = first_slice("session_list")
     rows = to_arrow(
