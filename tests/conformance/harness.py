@@ -46,7 +46,6 @@ FLOAT_REL = 1e-6
 QUERY_TYPES_FILE = (
     Path(__file__).resolve().parents[2] / "databuddy_source/contract/query-types.json"
 )
-SPEC_TYPES_FILE = Path("/work/shared/databuddy-api/query-types.json")
 
 RANGES: dict[str, tuple[str, str]] = {
     "day": ("2026-11-20", "2026-11-20"),
@@ -100,8 +99,7 @@ SKIP_REASON = (
 # ---------------------------------------------------------------------------- query types
 def all_current_types() -> list[dict[str, Any]]:
     """Every current query type (the catalogue's 2026-05 version), in the catalogue's order."""
-    path = SPEC_TYPES_FILE if SPEC_TYPES_FILE.exists() else QUERY_TYPES_FILE
-    types = json.loads(path.read_text())
+    types = json.loads(QUERY_TYPES_FILE.read_text())
     return [t for t in types if "2026-05" in t.get("versions", ())]
 
 

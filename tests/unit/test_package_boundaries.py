@@ -5,6 +5,7 @@ holds no emulator module."""
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -43,3 +44,27 @@ def test_each_distribution_packages_only_its_own_code() -> None:
     assert emulator["project"]["entry-points"]["pytest11"] == {
         "databuddy_emulator": "databuddy_emulator.pytest_plugin"
     }
+
+
+OUTSIDE = re.compile(r"SPEC(\.md|\s*§|\s+\d|\s+section)|§\s*\d|\.\./shared|/work/shared")
+
+
+def test_code_cites_nothing_outside_the_repository() -> None:
+    """Facts are written where they are used, or cite our own docs/ (api-notes.md)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for folder in (
+            "databuddy_source",
+            "emulator",
+            "tests",
+            "scripts",
+            "benchmarks",
+            "pipelines",
+        )
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in {".py", ".sh", ".toml"}
+        and path.name not in {"test_package_boundaries.py", "test_doc_links.py"}  # the checks
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert found == []
