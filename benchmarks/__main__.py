@@ -298,7 +298,7 @@ def main() -> None:
 
 
 def report(r: dict[str, Any]) -> str:
-    """The result table (the README shows the latest one)."""
+    """The result table (docs/benchmarks.md shows the latest one)."""
     rows: list[list[Any]] = []
     if "B1_B5" in r:
         b = r["B1_B5"]

@@ -14,9 +14,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
+
 from databuddy_source import Databuddy, RetryPolicy
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from .common import write_result
 

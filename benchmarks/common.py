@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from databuddy_source.emulator.config import DEFAULT_API_KEY
-from databuddy_source.emulator.server import free_port
+from databuddy_emulator.config import DEFAULT_API_KEY
+from databuddy_emulator.server import free_port
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 KEY = DEFAULT_API_KEY
@@ -32,7 +31,7 @@ def emulator(*args: str) -> Iterator[str]:
     """The emulator in its own process (its memory and CPU are not the contender's); frozen at
     ``NOW``. Yields the base URL once it answers."""
     port = free_port()
-    command = [sys.executable, "-m", "databuddy_source.emulator", "--port", str(port)]
+    command = [sys.executable, "-m", "databuddy_emulator", "--port", str(port)]
     command += ["--now", NOW.isoformat(), "--frozen", "--admin", *args]  # clock, request stats
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

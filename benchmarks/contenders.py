@@ -29,7 +29,7 @@ import httpx
 import orjson
 import pyarrow as pa
 
-from databuddy_source import databuddy, last_report
+from databuddy_source import databuddy
 from databuddy_source.arrow_answers import answer_schema, decode
 from databuddy_source.contract import query_types_by_name
 from databuddy_source.destinations import duckdb as duckdb_destination
@@ -117,8 +117,7 @@ def connector(task: dict[str, Any]) -> dict[str, Any]:
             packages = 0
             while more:  # as daily_sync.py does: again while a run stopped at its row cap
                 source = databuddy(api_key=KEY, base_url=task["base_url"], **options)
-                report = last_report()
-                assert report is not None
+                report = source.report
                 pipeline.run(source)
                 packages += 1
                 more = report.more

@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 

@@ -21,11 +21,11 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt
 import httpx
+from databuddy_emulator.config import DEFAULT_API_KEY
 
-from databuddy_source import databuddy, last_report
+from databuddy_source import databuddy
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
 from databuddy_source.destinations import duckdb as duckdb_destination
-from databuddy_source.emulator.config import DEFAULT_API_KEY
 
 from .common import NOW, emulator, write_result
 
@@ -83,8 +83,7 @@ def main() -> None:
             as_of=NOW.date().isoformat(),
             rpc_collections=["none"],
         )
-        report = last_report()
-        assert report is not None
+        report = source.report
         threading.Thread(target=sample, daemon=True).start()
         began = time.monotonic()
         steps = {}

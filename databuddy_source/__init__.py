@@ -1,6 +1,7 @@
 """databuddy-source: Databuddy analytics into your warehouse, with dlt.
 
-``databuddy`` is the dlt source; ``Databuddy`` is the API client; the errors both raise are in
+``databuddy`` is the dlt source (a :class:`DatabuddySource`, whose ``report`` says what its run
+did); ``Databuddy`` is the API client; the errors both raise are in
 :mod:`databuddy_source.errors`.
 """
 
@@ -20,7 +21,7 @@ from .errors import (
     ValidationError,
 )
 from .retry import RateLimiter, RetryPolicy
-from .source import databuddy, last_report
+from .source import DatabuddySource, databuddy
 
 __all__ = [
     "APIError",
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigurationError",
     "Databuddy",
     "DatabuddyError",
+    "DatabuddySource",
     "FatalError",
     "RateLimitedError",
     "RateLimiter",
@@ -37,5 +39,4 @@ __all__ = [
     "UnreachableError",
     "ValidationError",
     "databuddy",
-    "last_report",
 ]

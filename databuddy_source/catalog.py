@@ -60,7 +60,7 @@ MERGED_AFTER_LIMIT = frozenset(
     {"top_referrers", "traffic_sources", "country", "link_top_referrers", "realtime_referrers"}
 )
 
-# The ELT-relevant default set: stable, date-bounded, computed from events (SPEC 4).
+# The ELT-relevant default set: stable, date-bounded, computed from events.
 DEFAULT_QUERY_TYPES: tuple[str, ...] = (
     "summary_metrics",
     "events_by_date",

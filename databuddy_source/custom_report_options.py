@@ -194,15 +194,3 @@ def resolve_reports(value: Any) -> tuple[CustomReport, ...]:
         if tables.count(name) > 1:
             raise _Where(i, reports[i].name).bad(f"two reports make the table {name}: rename one")
     return reports
-
-
-def resolve_custom_rate_limit(value: Any) -> int:
-    """``custom_rate_limit``: requests to ``/v1/query/custom`` per window per key."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(
-            f"sources.databuddy.custom_rate_limit: {value!r} is not a whole number of at least "
-            f"1. The API allows {settings.CUSTOM_RATE_LIMIT} a minute per key (set it in "
-            ".dlt/config.toml under [sources.databuddy], or as "
-            "SOURCES__DATABUDDY__CUSTOM_RATE_LIMIT)"
-        )
-    return value

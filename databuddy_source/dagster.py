@@ -42,22 +42,22 @@ from dlt.common.schema import Schema
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from . import settings
 from .catalog import table_spec
-from .destinations import DEFAULT_DUCKDB_FILE, check_duckdb_file
+from .destinations import check_duckdb_file, duckdb_file
 from .destinations import duckdb as duckdb_destination
 from .destinations import postgres as postgres_destination
 from .errors import ConfigurationError
 from .locking import pipeline_lock
-from .options import resolve_options
+from .options import default, resolve_options
 from .rpc_resources import COLLECTIONS
+from .source import DatabuddySource
 from .source import databuddy as databuddy_source
-from .source import last_report
 
 PIPELINE_NAME = "databuddy"
 DATASET_NAME = "databuddy"
 JOB_NAME = "databuddy_daily"
 DEFAULT_CRON = "0 3 * * *"  # 03:00 in the partitions' time zone: yesterday is over everywhere
-DEFAULT_FIRST_DAY = "2025-01-01"  # the first partition when sources.databuddy.start_date is unset
 PARTITION_FORMAT = "%Y-%m-%d"
 # Not "<dataset>.duckdb": DuckDB cannot tell a file (catalog) from a schema of the same name.
 SYNC_LOG = "sync_log"
@@ -106,7 +106,7 @@ class DefinitionsConfig:
         Raises :class:`~databuddy_source.errors.ConfigurationError` for a bad value, and for
         a ``grain`` other than ``day``: a week or month table is keyed on its period's first
         day, so a daily partition would replace a whole period with one day of it."""
-        grain = _configured("grain", str, None, "day")
+        grain = _configured("grain", str, None, default("grain"))
         if grain != "day":
             raise ConfigurationError(
                 f"sources.databuddy.grain: {grain!r} does not fit Dagster's daily partitions "
@@ -114,20 +114,21 @@ class DefinitionsConfig:
                 "grain = 'day' for the Dagster assets, and pipelines/daily_sync.py for "
                 "weekly or monthly tables"
             )
-        options = resolve_options(
-            queries=_configured("queries", list, queries),
-            rpc_collections=_configured("rpc_collections", list, rpc_collections),
-            granularity=_configured("granularity", str, granularity, "daily"),
-            timezone=_configured("timezone", str, timezone, "UTC"),
-            start_date=_configured("start_date", str, first_day),
-            lookback_days=_configured("lookback_days", int, lookback_days, 2),
-        )
+        given = {
+            "queries": _configured("queries", list, queries),
+            "rpc_collections": _configured("rpc_collections", list, rpc_collections),
+            "granularity": _configured("granularity", str, granularity),
+            "timezone": _configured("timezone", str, timezone),
+            "start_date": _configured("start_date", str, first_day),
+            "lookback_days": _configured("lookback_days", int, lookback_days),
+        }
+        options = resolve_options({k: v for k, v in given.items() if v is not None})
         return cls(
             queries=options.query_types,
             rpc_collections=options.rpc_collections,
             granularity="hourly" if options.hourly else "daily",
             timezone=options.timezone,
-            first_day=options.start_date or date.fromisoformat(DEFAULT_FIRST_DAY),
+            first_day=options.start_date or date.fromisoformat(settings.FIRST_SCHEDULED_DAY),
             lookback_days=options.lookback_days,
         )
 
@@ -209,14 +210,14 @@ class DatabuddyResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # a
     websites: list[str] | None = None
     as_of: str | None = None
 
-    def source(self, config: DefinitionsConfig, first: date, last: date) -> DltSource:
+    def source(self, config: DefinitionsConfig, first: date, last: date) -> DatabuddySource:
         """The source for the days ``first..last`` (inclusive), a bounded backfill."""
         given: dict[str, Any] = {
             "base_url": self.base_url,
             "websites": self.websites,
             "as_of": self.as_of,
         }
-        source: DltSource = databuddy_source(
+        source: DatabuddySource = databuddy_source(
             start_date=first.isoformat(),
             end_date=last.isoformat(),
             **config.source_arguments(),
@@ -227,8 +228,8 @@ class DatabuddyResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # a
 
 def catalogue_source(config: DefinitionsConfig) -> DltSource:
     """A stand-in for the source with one resource per table and nothing to read: the real
-    source discovers websites over HTTP when it is created, which loading definitions must not
-    do. Only its resource names are used (each run builds the real source)."""
+    source needs the API key, which loading definitions must not. Only its resource names are
+    used (each run builds the real source)."""
     return DltSource(
         Schema(PIPELINE_NAME),
         PIPELINE_NAME,
@@ -262,7 +263,7 @@ def default_pipeline(
     # Always named here, never left to dlt: a pipeline that ran before would take the one in
     # its local state, without our DuckDB path and memory cap.
     if destination in (None, "duckdb"):
-        path = dlt.config.get("destination.duckdb.credentials", str) or DEFAULT_DUCKDB_FILE
+        path = duckdb_file()
         check_duckdb_file(path, dataset_name, "destination.duckdb.credentials")
         destination = duckdb_destination(path)
     elif destination == "postgres":
@@ -302,12 +303,12 @@ def databuddy_assets(
         first, last = _days_of(context)
         context.log.info(f"Loading {first}..{last} into {pipeline.dataset_name}")
         source = databuddy.source(config, first, last)
-        report = last_report()
+        report = source.report
         # dagster-dlt drops the pipeline's local folder before each run: another run of the
         # same pipeline (a manual backfill beside the schedule) must wait, as daily_sync does
         with pipeline_lock(pipeline.pipelines_dir, pipeline.pipeline_name, wait=True):
             results = list(dlt.run(context=context, dlt_source=source))
-        if report is not None and report.failures:
+        if report.failures:
             shown = "\n".join(f"- {line}" for line in report.failures[:MAX_FAILURES_SHOWN])
             raise dg.Failure(
                 description=(

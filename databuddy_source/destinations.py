@@ -120,16 +120,38 @@ def check_duckdb_file(path: str | Path, dataset_name: str, option: str) -> None:
         )
 
 
+def configured_duckdb_file(destination_name: str = "duckdb") -> str | None:
+    """The DuckDB file dlt config names for the destination (``DESTINATION__DUCKDB__CREDENTIALS``,
+    or ``[destination.duckdb] credentials`` in secrets.toml or config.toml; another section for
+    a destination named otherwise), if any."""
+    key = f"destination.{destination_name}.credentials"
+    value: Any = dlt.secrets.get(key)
+    if value is None:
+        value = dlt.config.get(key)
+    if isinstance(value, dict):
+        value = value.get("database")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().removeprefix("duckdb:///")
+
+
+def duckdb_file(destination_name: str = "duckdb") -> str:
+    """The DuckDB file to load into when none is given: dlt config's, else
+    :data:`DEFAULT_DUCKDB_FILE` (in the working folder)."""
+    return configured_duckdb_file(destination_name) or DEFAULT_DUCKDB_FILE
+
+
 def duckdb(
     path: str | Path | None = None,
     memory_limit: str | None = DUCKDB_MEMORY_LIMIT,
     **config: Any,
 ) -> DuckDbDestination:
     """A DuckDB file destination with its memory capped (``None``: DuckDB's default). ``path``:
-    the file; None takes it from dlt config (``DESTINATION__DUCKDB__CREDENTIALS``,
-    ``[destination.duckdb] credentials``), as ``dlt.destinations.duckdb()`` does. ``config``:
+    the file; None takes :func:`duckdb_file` (of ``destination_name``, if given). ``config``:
     more destination settings (e.g. ``staging_dataset_name_layout``, ``destination_name``)."""
-    credentials: Any = None if path is None else str(Path(path).resolve())
+    if path is None:
+        path = duckdb_file(config.get("destination_name") or "duckdb")
+    credentials = str(Path(path).resolve())
     destination = DuckDbDestination(credentials, **config)
     destination.memory_limit = memory_limit
     return destination

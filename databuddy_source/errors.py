@@ -23,10 +23,12 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class DatabuddyError(Exception):
@@ -102,13 +104,16 @@ class FatalError(APIError):
     """A failure that retrying cannot fix."""
 
 
-# Messages of failed parameters that mean "the request is wrong" (SPEC 3.5); any other message
+# Messages of failed parameters that mean "the request is wrong"; any other message
 # (a database error, "Query failed") may pass and is worth one more try.
 _INVALID_PARAMETER = re.compile(
     r"not permitted|Invalid|Missing|required|Unknown query type|Could not resolve owner|"
     r"Hourly granularity|Cannot load time zone",
     re.IGNORECASE,
 )
+
+
+PARAMETER_FAILED = "PARAMETER_FAILED"  # the code of one failed parameter of an HTTP 200 answer
 
 
 def classify_parameter_failure(
@@ -120,7 +125,7 @@ def classify_parameter_failure(
     return kind(
         f"parameter {parameter!r} failed: {message}",
         status=200,
-        code="PARAMETER_FAILED",
+        code=PARAMETER_FAILED,
         request_id=request_id,
         path=path,
     )

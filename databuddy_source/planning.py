@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .catalog import TableSpec
-from .query_api import Slice
+from .slices import Slice
 
 # A series is read one day per parameter: a day's values (bounce rate, session medians) depend
 # on the range a query covers, so only day-sized reads give every day one well-defined answer.
@@ -33,10 +33,11 @@ class Parent:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Options that bound every (table, parent) window."""
+    """Options that bound every (table, parent) window (their defaults are the source's, in
+    :data:`databuddy_source.options.OPTIONS`)."""
 
     today: date
-    lookback_days: int = 2
+    lookback_days: int
     include_today: bool = False
     start_date: date | None = None
     end_date: date | None = None  # a bounded backfill: reads exactly this range, keeps state
@@ -219,8 +220,3 @@ def plan(
     for slices in out.values():
         slices.sort(key=lambda s: (s.start, s.spec.table_name))
     return out
-
-
-def requests_needed(planned: Mapping[Parent, Sequence[PlannedSlice]], per_request: int) -> int:
-    """First-page requests of a plan: each parent's slices packed ``per_request`` at a time."""
-    return sum(-(-len(slices) // per_request) for slices in planned.values() if slices)

@@ -1,31 +1,27 @@
-"""The Query API surface: ``execute``, ``batch``, ``websites``, ``types``, and packed slices.
+"""The Query API surface: ``execute``, ``batch``, ``websites``, ``types``, and
+:meth:`QueryAPI.send_slices`, one ``POST /v1/query`` of slices (:mod:`.slices`) whose answer is
+mapped back to each slice.
 
-A *slice* is one parameter object with its own date range and id; :meth:`QueryAPI.fetch_slices`
-packs many slices into as few ``POST /v1/query`` requests as the per-request maximum allows and
-maps each answer back to its slice. A packed request that keeps timing out or failing with a 5xx
-other than 502/503 (unavailable: smaller requests would not help) is split in halves, and each
-half retried.
+Which slices go together, and what happens when a request fails, is not decided here: see
+:mod:`.packing` and :mod:`.fetching`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-
-from . import arrow_answers, settings
+from . import arrow_answers
 from .errors import APIError, RetriableError, classify_parameter_failure
+from .slices import Granularity, Rows, Slice, SliceOptions, SliceOutcome
 
 if TYPE_CHECKING:
-    from .client import Databuddy
-    from .retry import RetryBudget
+    import pyarrow as pa
 
-Granularity = Literal["daily", "hourly", "day", "hour"]
-Rows = list[dict[str, Any]]
-SliceRows: TypeAlias = "Rows | pa.Table"  # decoded as JSON, or straight into Arrow
+    from .retry import RetryBudget
+    from .transport import Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,66 +68,6 @@ class QueryResponse:
         """Raise the error of the first failed parameter, if any."""
         if self.failed:
             raise self.error_of(self.failed[0])
-
-
-@dataclass(frozen=True, slots=True)
-class Slice:
-    """One parameter object: a query type over its own inclusive date range, labelled ``id``."""
-
-    name: str
-    start_date: str
-    end_date: str
-    id: str
-    granularity: Granularity | None = None
-
-    def parameter(self) -> dict[str, Any]:
-        p: dict[str, Any] = {
-            "name": self.name,
-            "id": self.id,
-            "start_date": self.start_date,
-            "end_date": self.end_date,
-        }
-        if self.granularity:
-            p["granularity"] = self.granularity
-        return p
-
-
-@dataclass(frozen=True, slots=True)
-class SliceOptions:
-    """What the slices of one packed request share: scope ids, time zone, filters, paging."""
-
-    website_id: str | None = None
-    link_id: str | None = None
-    schedule_id: str | None = None
-    organization_id: str | None = None
-    timezone: str | None = None
-    filters: Sequence[dict[str, Any]] = ()
-    limit: int | None = None
-    page: int | None = None
-
-    def query_params(self) -> dict[str, str]:
-        out = {
-            k: v
-            for k, v in (
-                ("website_id", self.website_id),
-                ("link_id", self.link_id),
-                ("schedule_id", self.schedule_id),
-                ("organization_id", self.organization_id),
-                ("timezone", self.timezone),
-            )
-            if v
-        }
-        return out
-
-
-@dataclass(slots=True)
-class SliceOutcome:
-    """A slice's rows, or the error that ended it; ``requests`` it took (shared ones counted)."""
-
-    slice: Slice
-    rows: SliceRows = field(default_factory=list)
-    error: APIError | None = None
-    request_id: str | None = None
 
 
 def _request_body(
@@ -183,8 +119,8 @@ def _response(body: dict[str, Any], request_id: str | None) -> QueryResponse:
 class QueryAPI:
     """``client.query``: the analytics Query API (``/v1/query``)."""
 
-    def __init__(self, client: Databuddy) -> None:
-        self._client = client
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     def execute(
         self,
@@ -224,7 +160,7 @@ class QueryAPI:
         params = SliceOptions(
             website_id, link_id, schedule_id, organization_id, timezone
         ).query_params()
-        answer = self._client.request(
+        answer = self._transport.request(
             "POST", "/v1/query", params=params, json=body, rate_limited=True
         )
         return _response(answer, answer.get("requestId"))
@@ -245,7 +181,7 @@ class QueryAPI:
         params = SliceOptions(
             website_id, link_id, schedule_id, organization_id, timezone
         ).query_params()
-        answer = self._client.request(
+        answer = self._transport.request(
             "POST",
             "/v1/query",
             params=params,
@@ -258,43 +194,31 @@ class QueryAPI:
 
     def websites(self) -> list[dict[str, Any]]:
         """Websites the credentials may query (``GET /v1/query/websites``)."""
-        return list(self._client.request("GET", "/v1/query/websites")["websites"])
+        return list(self._transport.request("GET", "/v1/query/websites")["websites"])
 
     def types(self, include_meta: bool = False) -> dict[str, Any]:
         """The query type catalogue: ``types``, ``configs``, ``presets``."""
         params = {"include_meta": "true"} if include_meta else None
-        return dict(self._client.request("GET", "/v1/query/types", params=params))
+        return dict(self._transport.request("GET", "/v1/query/types", params=params))
 
-    # ------------------------------------------------------------------ packed slices
-    def fetch_slices(
+    def send_slices(
         self,
-        slices: Sequence[Slice],
+        chunk: Sequence[Slice],
         options: SliceOptions,
-        row_schemas: Mapping[str, pa.Schema] | None = None,
-        budget: RetryBudget | None = None,
-    ) -> Iterator[SliceOutcome]:
-        """Every slice's rows (or error), packing slices into as few requests as the client's
-        ``max_parameters_per_request`` allows. Outcomes come in request order.
-
-        ``row_schemas`` (slice id -> the columns to read): a request whose slices all have one
-        is decoded straight into Arrow, and their rows come as ``pyarrow.Table``; any answer
-        Arrow cannot read exactly is decoded as JSON (rows as dicts), as are other requests.
-        ``budget`` bounds the seconds failures may cost; once it is spent a failing request is
-        neither retried nor split.
-        """
-        size = self._client.max_parameters_per_request
-        for start in range(0, len(slices), size):
-            chunk = list(slices[start : start + size])
-            yield from self._fetch_packed(chunk, options, 0, row_schemas or {}, budget)
-
-    def _fetch_packed(
-        self,
-        chunk: list[Slice],
-        options: SliceOptions,
-        parameter_retries: int,
         row_schemas: Mapping[str, pa.Schema],
+        *,
+        failure_budget: int | None = None,
         budget: RetryBudget | None = None,
-    ) -> Iterator[SliceOutcome]:
+    ) -> list[SliceOutcome]:
+        """One request carrying every slice of ``chunk`` (each labelled by its id), and each
+        slice's outcome in ``chunk``'s order: its rows, or its error (a failed parameter, or a
+        parameter the answer lacks). A refusal of the whole request raises.
+
+        ``row_schemas`` (slice id -> the columns to read): when every slice has one, the answer
+        is decoded straight into Arrow and the rows come as ``pyarrow.Table``; an answer Arrow
+        cannot read exactly is decoded as JSON (rows as dicts). ``failure_budget`` and
+        ``budget`` bound the retries (see :meth:`.transport.Transport.request`).
+        """
         body = _request_body(
             [s.parameter() for s in chunk],
             start_date=min(s.start_date for s in chunk),
@@ -308,58 +232,40 @@ class QueryAPI:
             sort_order=None,
             query_id=None,
         )
-        splittable = len(chunk) > 1
         schema = None
         if all(s.id in row_schemas for s in chunk):
             schema = arrow_answers.answer_schema(row_schemas[s.id] for s in chunk)
-        try:
-            answer = self._client.request(
-                "POST",
-                "/v1/query",
-                params=options.query_params(),
-                json=body,
-                rate_limited=True,
-                failure_budget=settings.SPLIT_AFTER_ATTEMPTS if splittable else None,
-                decode=None if schema is None else partial(arrow_answers.decode, schema=schema),
-                budget=budget,
-            )
-        except RetriableError as exc:
-            # halves help a request too big to answer in time, not a server that is down
-            unavailable = exc.status in (502, 503)
-            if not splittable or unavailable or (budget is not None and budget.exhausted):
-                raise
-            half = len(chunk) // 2
-            for part in (chunk[:half], chunk[half:]):
-                yield from self._fetch_packed(part, options, parameter_retries, row_schemas, budget)
-            return
+        answer = self._transport.request(
+            "POST",
+            "/v1/query",
+            params=options.query_params(),
+            json=body,
+            rate_limited=True,
+            failure_budget=failure_budget,
+            decode=None if schema is None else partial(arrow_answers.decode, schema=schema),
+            budget=budget,
+        )
         if isinstance(answer, arrow_answers.ArrowAnswer):  # every parameter answered
+            outcomes = []
             for s in chunk:
                 rows = answer.tables.get(s.id)
                 if rows is None:
-                    yield SliceOutcome(s, error=_missing(s, answer.request_id))
+                    outcomes.append(SliceOutcome(s, error=_missing(s, answer.request_id)))
                 else:  # its own columns, in its own order
                     rows = rows.select(row_schemas[s.id].names)
-                    yield SliceOutcome(s, rows=rows, request_id=answer.request_id)
-            return
+                    outcomes.append(SliceOutcome(s, rows=rows, request_id=answer.request_id))
+            return outcomes
         response = _response(answer, answer.get("requestId"))
         by_label = {r.parameter: r for r in response.results}
-        transient: list[Slice] = []
-        for s in chunk:
-            result = by_label.get(s.id)
-            if result is None:
-                yield SliceOutcome(s, error=_missing(s, response.request_id))
-            elif result.success:
-                yield SliceOutcome(s, rows=result.data, request_id=response.request_id)
-            else:
-                error = response.error_of(result)
-                if isinstance(error, RetriableError) and parameter_retries < 2:
-                    transient.append(s)
-                else:
-                    yield SliceOutcome(s, error=error, request_id=response.request_id)
-        if transient:
-            yield from self._fetch_packed(
-                transient, options, parameter_retries + 1, row_schemas, budget
-            )
+        return [_outcome(s, by_label.get(s.id), response) for s in chunk]
+
+
+def _outcome(s: Slice, result: ParameterResult | None, response: QueryResponse) -> SliceOutcome:
+    if result is None:
+        return SliceOutcome(s, error=_missing(s, response.request_id))
+    if result.success:
+        return SliceOutcome(s, rows=result.data, request_id=response.request_id)
+    return SliceOutcome(s, error=response.error_of(result), request_id=response.request_id)
 
 
 def _missing(s: Slice, request_id: str | None) -> RetriableError:

@@ -22,14 +22,14 @@ from dlt.extract.resource import DltResource
 from .catalog import EMPTY_SLICE, TableSpec
 from .client import Databuddy
 from .custom_reports import CustomReport, request_ranges, truncation_hint
-from .discovery import Parents
 from .errors import AccessDeniedError, APIError, AuthenticationError, ValidationError
-from .planning import Parent, PlannedSlice, Window, plan
-from .resources import EndOfRun, _selected_specs, sync_log_transformer, table_transformer
-from .run_report import SyncReport, account
+from .fetching import SliceResult, Unit
+from .planning import Parent, PlannedSlice, plan
+from .resources import EndOfRun, sync_log_transformer, table_transformer
+from .run_report import account
 from .run_state import SETTLED_KEY, STATE_KEY, advance
 from .shaping import fractional_integer
-from .sync import SliceResult, Unit
+from .source_run import SourceRun, selected_tables
 
 log = logging.getLogger("databuddy_source")
 
@@ -97,25 +97,22 @@ def _text(answer: Any, key: str) -> str | None:
 
 
 def report_slices_resource(
-    client: Databuddy,
-    timezone: str,
-    specs: dict[str, tuple[CustomReport, TableSpec]],
-    parents: Parents,
-    window: Window,
-    report: SyncReport,
+    run: SourceRun, specs: dict[str, tuple[CustomReport, TableSpec]]
 ) -> DltResource:
     """Plans the reports' slices from this resource's state and yields one :class:`Unit` per
     slice, then an :class:`EndOfRun`. Not a table itself: the report tables read it.
     ``specs``: table name -> (report, its spec as the table transformer holds it)."""
     by_table = {name: r for name, (r, _) in specs.items()}
     tables = {name: spec for name, (_, spec) in specs.items()}
+    client, timezone, report = run.client, run.options.timezone, run.report
 
     @dlt.resource(name=REPORT_SLICES_RESOURCE, selected=False)
     def custom_report_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
         state = resource_state.setdefault(STATE_KEY, {})
         settled = resource_state.setdefault(SETTLED_KEY, {})
-        planned = plan(_selected_specs(tables), parents.by_kind(), window, state, settled)
+        window = run.window()
+        planned = plan(selected_tables(tables), run.parents().by_kind(), window, state, settled)
         units = 0
         for parent, slices in planned.items():
             failed: set[tuple[str, str]] = set()
@@ -186,19 +183,14 @@ def report_table(report: CustomReport, spec: TableSpec, source: DltResource) -> 
     return table
 
 
-def report_resources(
-    client: Databuddy,
-    timezone: str,
-    reports: Sequence[CustomReport],
-    parents: Parents,
-    window: Window,
-    report: SyncReport,
-) -> list[DltResource]:
-    """Every resource the custom reports add to the source."""
-    specs = {r.table_name: (r, r.spec()) for r in reports}
-    slices = report_slices_resource(client, timezone, specs, parents, window, report)
+def report_resources(run: SourceRun) -> list[DltResource]:
+    """Every resource the custom reports of ``run`` add to the source (none without any)."""
+    if not run.options.custom_reports:
+        return []
+    specs = {r.table_name: (r, r.spec()) for r in run.options.custom_reports}
+    slices = report_slices_resource(run, specs)
     return [
         slices,
         *(report_table(r, spec, slices) for r, spec in specs.values()),
-        sync_log_transformer(slices, report, name=REPORT_LOG_RESOURCE),
+        sync_log_transformer(slices, run.report, name=REPORT_LOG_RESOURCE),
     ]

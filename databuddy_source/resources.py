@@ -19,26 +19,17 @@ from dlt.common.libs.pyarrow import add_constant_column
 from dlt.common.schema.typing import C_DLT_LOAD_ID
 from dlt.extract.resource import DltResource
 
-from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec, select_live
-from .client import Databuddy
-from .discovery import Parents, read_catalogue
+from .catalog import EMPTY_SLICE, SOURCE_HINT, TableSpec
+from .discovery import Parents
 from .errors import AuthenticationError
+from .fetching import SliceFetcher, SliceResult, Unit
 from .memory import release_freed_memory
-from .options import SourceOptions
+from .packing import by_request_scope
 from .planning import Parent, PlannedSlice, Window, plan
 from .run_report import SyncReport, account
-from .run_state import (
-    FAILED_KEY,
-    SETTLED_KEY,
-    SIZES_KEY,
-    STATE_KEY,
-    advance,
-    check_timezone,
-    remember_failed,
-    remembered_start,
-)
+from .run_state import FAILED_KEY, SETTLED_KEY, SIZES_KEY, STATE_KEY, advance, remember_failed
 from .shaping import slices_table
-from .sync import SliceFetcher, SliceResult, Unit
+from .source_run import SourceRun, selected_tables
 
 __all__ = ["SyncReport", "slices_resource", "sync_log_transformer", "table_transformer"]
 
@@ -57,52 +48,26 @@ class EndOfRun:
     units: int
 
 
-def _selected_specs(specs: dict[str, TableSpec]) -> list[TableSpec]:
-    try:
-        selected = dlt.current.source().resources.selected
-    except Exception:
-        return list(specs.values())
-    return [spec for name, spec in specs.items() if name in selected]
-
-
-def slices_resource(
-    client: Databuddy,
-    options: SourceOptions,
-    parents: Parents,
-    window: Window,
-    specs: dict[str, TableSpec],
-    report: SyncReport,
-) -> DltResource:
+def slices_resource(run: SourceRun) -> DltResource:
     """Plans the run from the resource state and yields one :class:`Unit` per packed request,
     then an :class:`EndOfRun`. Not a table itself: the per-type transformers read it."""
+    options, client, report = run.options, run.client, run.report
 
     @dlt.resource(name=SLICES_RESOURCE, selected=False)
     def query_slices() -> Iterator[Any]:
         resource_state = dlt.current.resource_state()
-        check_timezone(resource_state, options.timezone)
-        run_window = remembered_start(resource_state, window)
-        state = resource_state.setdefault(STATE_KEY, {})
-        settled = resource_state.setdefault(SETTLED_KEY, {})
-        failed_days = resource_state.setdefault(FAILED_KEY, {})
-        selection = select_live(
-            _selected_specs(specs), read_catalogue(client), options.queries_named
-        )
-        for name in selection.untyped:
-            report.note(
-                "query types the bundled contract does not know",
-                name,
-                "loaded with columns typed from the answers (untyped)",
-            )
-        planned = by_request_scope(
-            plan(selection.specs, parents.by_kind(), run_window, state, settled, failed_days)
-        )
-        gone = _gone_units(selection.gone, parents, run_window, report)
+        run_plan = run.plan_slices(resource_state, selected_tables(run.specs))
+        planned, run_window = by_request_scope(run_plan.slices), run_plan.window
+        state, settled = resource_state[STATE_KEY], resource_state[SETTLED_KEY]
+        failed_days = resource_state[FAILED_KEY]
+        gone = _gone_units(run_plan.gone, run.parents(), run_window, report)
         fetcher = SliceFetcher(
             client,
             timezone=options.timezone,
             filters=options.filters,
             limit=options.limit,
             rows_per_request=options.rows_per_request,
+            parameters_per_request=options.max_parameters_per_request,
             estimates=resource_state.get(SIZES_KEY),
         )
         labels = _labels(p for p, s in planned.items() if s)
@@ -117,12 +82,12 @@ def slices_resource(
         # max_rows_per_run rows, at a request boundary (up to concurrency x rows_per_request
         # more): each load package, and so the merge's memory, stays bounded however long the
         # backfill; the next run goes on from there.
-        cap = options.max_rows_per_run if window.end_date is None else None
+        cap = options.max_rows_per_run if run_window.end_date is None else None
         stop = (lambda: fetcher.rows_read >= cap) if cap else (lambda: False)
         for parent, unit, leftover in fetch_all(fetcher, planned, options.concurrency, stop):
             slices = planned[parent]
             if unit is None:  # every unit of this parent is in: its tables are read through
-                if window.end_date is None:
+                if run_window.end_date is None:
                     advance(state, settled, slices, leftover, skipped, run_window)
                     remember_failed(failed_days, slices, failed_on, skipped, leftover)
                 report.more = report.more or bool(leftover)
@@ -280,20 +245,6 @@ def fetch_all(
     finally:
         ended.set()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def by_request_scope(planned: dict[Parent, list[PlannedSlice]]) -> dict[Parent, list[PlannedSlice]]:
-    """Slices grouped by the request that can carry them. Organization-level types ride with
-    one of their websites' requests (``website_id`` resolves to its organization, SPEC 3.3),
-    so they cost no request of their own."""
-    websites = {p.id: p for p in planned if p.kind == "website"}
-    out: dict[Parent, list[PlannedSlice]] = {}
-    for parent, slices in planned.items():
-        carrier = websites.get(parent.website_id or "") if parent.kind == "organization" else None
-        out.setdefault(carrier or parent, []).extend(slices)
-    for slices in out.values():
-        slices.sort(key=lambda s: (s.start, s.spec.table_name))
-    return out
 
 
 def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:

@@ -11,13 +11,13 @@ from .contract import rpc_procedures
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .client import Databuddy
+    from .transport import Transport
 
-Transport = Literal["rpc", "rest"]
+WireProtocol = Literal["rpc", "rest"]  # oRPC over /rpc, or its REST twin
 
 
 class Website(TypedDict):
-    """``websites.list`` / ``websites.getById`` output (SPEC 5.3)."""
+    """``websites.list`` / ``websites.getById`` output."""
 
     id: str
     domain: str
@@ -113,11 +113,11 @@ def _parse_date(text: str) -> datetime:
 class RPCAPI:
     """``client.rpc``: call procedures by id, e.g. ``client.rpc.call("websites.list", {})``."""
 
-    def __init__(self, client: Databuddy) -> None:
-        self._client = client
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     def call(
-        self, procedure: str, input: dict[str, Any] | None = None, transport: Transport = "rpc"
+        self, procedure: str, input: dict[str, Any] | None = None, transport: WireProtocol = "rpc"
     ) -> Any:
         """Run a procedure of ``rpc.json`` and return its output (Dates as ``datetime`` over the
         RPC transport, ISO strings over REST)."""
@@ -128,8 +128,8 @@ class RPCAPI:
                 "the list (e.g. 'websites.list', 'links.list')"
             )
         if transport == "rest":
-            return self._client.request("POST", spec["openapi_path"], json=input or {})
-        answer = self._client.request("POST", spec["rpc_path"], json={"json": input or {}})
+            return self._transport.request("POST", spec["openapi_path"], json=input or {})
+        answer = self._transport.request("POST", spec["rpc_path"], json={"json": input or {}})
         if not isinstance(answer, dict) or "json" not in answer:
             return answer
         return _revive_dates(answer["json"], answer.get("meta") or [])

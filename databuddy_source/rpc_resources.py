@@ -19,6 +19,7 @@ from dlt.extract.resource import DltResource
 
 from .client import Databuddy
 from .contract import rpc_procedures
+from .discovery import Parents
 from .errors import APIError
 from .planning import Parent
 
@@ -149,12 +150,12 @@ def column_hints(procedure: str) -> dict[str, dict[str, Any]]:
 def collection_resource(
     collection: Collection,
     client: Databuddy,
-    organizations: Sequence[Parent],
-    websites: Sequence[Parent],
+    parents: Callable[[], Parents],
     history: bool,
     failures: Callable[[str, str, APIError], None],
 ) -> DltResource:
-    """The dlt resource of one collection (``history``: keep every version, scd2).
+    """The dlt resource of one collection (``history``: keep every version, scd2), listed
+    for the organizations and websites ``parents()`` finds when the resource runs.
 
     Without history the table is merged by ``delete-insert`` on its primary key ``id``: the
     one merge strategy every dlt SQL destination has (``upsert`` is missing on ClickHouse and
@@ -187,7 +188,8 @@ def collection_resource(
         listed_scopes: set[str] = set()
         current: dict[str, dict[str, Any]] = {}
         carried: dict[str, dict[str, Any]] = {}  # known, in a scope that answered unreliably
-        for scope_id, body in _inputs(collection, organizations, websites, client):
+        found = parents()
+        for scope_id, body in _inputs(collection, found.organizations, found.websites, client):
             try:
                 answer = client.rpc.call(collection.procedure, body)
             except APIError as exc:

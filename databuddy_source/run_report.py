@@ -8,10 +8,9 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from .errors import AccessDeniedError, APIError
-from .sync import Unit
+from .fetching import Unit
 
 
 @dataclass(slots=True, weakref_slot=True)
@@ -33,7 +32,6 @@ class SyncReport:
     reported: set[int] = field(default_factory=set, repr=False)  # errors already in failures
     more: bool = False  # the run stopped at max_rows_per_run: run again to read the rest
     request_span_s: float = 0.0  # from the first query request sent to the last
-    planner: Any = None  # (loaded, settled) state -> {parent: [PlannedSlice]}: a dry run's plan
     # progress, per parent ("website acme.example"): slices this run plans, and has read so far
     planned: dict[str, int] = field(default_factory=dict)
     done: dict[str, int] = field(default_factory=dict)

@@ -15,7 +15,11 @@ READ_TIMEOUT = 120.0
 WRITE_TIMEOUT = 30.0
 POOL_TIMEOUT = 60.0
 
-# POST /v1/query: 120 requests per sliding 60 s per key (SPEC 6).
+# The first day the orchestrators' schedules cover when sources.databuddy.start_date is unset:
+# Dagster's first daily partition, the Airflow DAG's first data interval.
+FIRST_SCHEDULED_DAY = "2026-01-01"
+
+# POST /v1/query: 120 requests per sliding 60 s per key (docs/api-notes.md).
 QUERY_RATE_LIMIT = 120
 QUERY_RATE_WINDOW_SECONDS = 60.0
 

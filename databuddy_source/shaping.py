@@ -272,6 +272,9 @@ def _rows(answer: Answer) -> list[Row]:
     return answer
 
 
+HOUR_WITH_MONTH_NAME = r"^(\d{4}-\d{2}-\d{2}T\d{2}):[A-Za-z]+(:\d{2})$"
+
+
 def _text_column(text: pa.Array, kind: pa.DataType, zone: str = "UTC") -> pa.Array:
     """A date or date-time column from the API's text (date-times are wall times of ``zone``,
     UTC unless said, without an offset, with a space or a ``T``; an empty one is null). A
@@ -281,7 +284,13 @@ def _text_column(text: pa.Array, kind: pa.DataType, zone: str = "UTC") -> pa.Arr
     blank = pc.equal(text, "")
     text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
     text = pc.replace_substring(text, " ", "T", max_replacements=1)
-    naive = pc.cast(text, pa.timestamp(kind.unit))
+    try:
+        naive = pc.cast(text, pa.timestamp(kind.unit))
+    except pa.ArrowInvalid:
+        # Link types label an hour '2026-11-20 13:November:00': their query formats the minute
+        # with %M, which ClickHouse prints as the month's name. An hour's minute is 0.
+        text = pc.replace_substring_regex(text, HOUR_WITH_MONTH_NAME, r"\1:00\2")
+        naive = pc.cast(text, pa.timestamp(kind.unit))
     if not kind.tz:
         return naive
     local = pc.assume_timezone(naive, zone, ambiguous="earliest", nonexistent="earliest")

@@ -41,8 +41,9 @@ from dlt.common.known_env import DLT_PROJECT_DIR
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
-from databuddy_source import databuddy, last_report, settings
+from databuddy_source import DatabuddySource, databuddy, settings
 from databuddy_source.destinations import destination_for
+from databuddy_source.options import default
 
 try:  # Airflow 3
     from airflow.sdk import DAG, get_current_context
@@ -70,16 +71,17 @@ class DagSettings(BaseConfiguration):
     dataset_name: str = "databuddy"
     shards: int = 4  # parallel tasks (one at a time into DuckDB: one writer per file)
     schedule: str = "0 0 * * *"  # cron; each run loads the days of the interval it closes
-    first_day: str = "2026-01-01"  # the first data interval (with catchup, backfilled from here)
+    # the first data interval (with catchup, backfilled from here)
+    first_day: str = settings.FIRST_SCHEDULED_DAY
     catchup: bool = False
     retries: int = 3
     retry_delay_minutes: int = 5  # doubled after each failed try, up to an hour
 
 
-def source_option(name: str, default: Any = None) -> Any:
-    """One ``[sources.databuddy]`` option as dlt config resolves it (``default`` if unset)."""
+def source_option(name: str) -> Any:
+    """One ``[sources.databuddy]`` option as dlt config resolves it (its default if unset)."""
     value: Any = dlt.config.get(".".join((*SOURCE_SECTION, name)))
-    return default if value is None or value == "" else value
+    return default(name) if value is None or value == "" else value
 
 
 def read_settings() -> DagSettings:
@@ -112,7 +114,7 @@ def _current_window() -> tuple[str, str]:
             "schedule run it), so that the days it loads are defined"
         )
     first, last = sync_window(
-        start, end, source_option("timezone", "UTC"), int(source_option("lookback_days", 2))
+        start, end, source_option("timezone"), int(source_option("lookback_days"))
     )
     log.info("Databuddy sync window: %s .. %s", first, last)
     return first.isoformat(), last.isoformat()
@@ -120,7 +122,7 @@ def _current_window() -> tuple[str, str]:
 
 def shard_data(shard: int, shards: int, rate_limit: int, delta: bool) -> Callable[[], Any]:
     """The source of one task, built when the task runs: its window is only known then (and
-    building it lists the parents, which does not belong in DAG parsing). ``delta``: as Delta
+    its API key need not be there when the DAG is parsed). ``delta``: as Delta
     tables, for the filesystem destination (plain files cannot merge)."""
 
     def build() -> Any:
@@ -158,9 +160,16 @@ class DatabuddyTasksGroup(PipelineTasksGroup):
         on_before_run: Any = None,
         truncate_staging_destination: Any = None,
     ) -> None:
+        built: list[DatabuddySource] = []
+
+        def build() -> Any:  # the task's source, kept for its report
+            source = data() if callable(data) else data
+            built.append(source)
+            return source
+
         super()._run(
             pipeline,
-            data,
+            build,
             table_name=table_name,
             write_disposition=write_disposition,
             loader_file_format=loader_file_format,
@@ -169,7 +178,7 @@ class DatabuddyTasksGroup(PipelineTasksGroup):
             on_before_run=on_before_run,
             truncate_staging_destination=truncate_staging_destination,
         )
-        report = last_report()  # of the source this task built, in this thread
+        report = built[0].report if built else None
         if report is not None and report.failures:
             raise AirflowException(
                 f"{len(report.failures)} slices failed (the rest is loaded; see sync_log): "
@@ -216,11 +225,11 @@ def parallel_tasks(dag_settings: DagSettings, kind: str) -> int:
 
 def build_dag(dag_settings: DagSettings) -> DAG:
     """The DAG: one task per shard, side by side (up to :func:`parallel_tasks` at once)."""
-    timezone = source_option("timezone", "UTC")
+    timezone = source_option("timezone")
     kind = destination_kind(dag_settings)
     parallel = parallel_tasks(dag_settings, kind)
     # the API key's query budget is shared by the tasks running at the same time
-    rate_limit = max(1, int(source_option("rate_limit", settings.QUERY_RATE_LIMIT)) // parallel)
+    rate_limit = max(1, int(source_option("rate_limit")) // parallel)
     dag = DAG(
         dag_id=dag_settings.dag_id,
         # explicit data intervals: Airflow 3's default cron timetable gives runs none

@@ -4,7 +4,13 @@
     DATABUDDY_REAL_API_URL=http://127.0.0.1:3901 \\
     DATABUDDY_REAL_CLICKHOUSE_URL=http://127.0.0.1:8124 \\
     DATABUDDY_REAL_KEY_FREE=... DATABUDDY_REAL_KEY_PAID=... \\
+    DATABUDDY_REAL_KEY_LINKS=... DATABUDDY_REAL_KEY_DATALINKS=... \\
+    DATABUDDY_REAL_DATABASE_URL=postgresql://... DATABUDDY_REAL_HARNESS=.../real-server \\
     PYTHONPATH=$PWD python scripts/conformance.py [--out docs/conformance.md]
+
+Without DATABUDDY_REAL_DATABASE_URL the link and monitor types are not compared; without the
+harness folder the probes are not run; the rate-limit bursts run last (they leave the
+read:data + read:links key refused for up to a minute).
 
 Exit codes: 0 written, 2 the real server is not configured.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,10 +33,11 @@ from tests.conformance.harness import (
     TIMEZONES,
     UPSTREAM_COMMIT,
     RealServer,
-    current_types,
+    all_current_types,
 )
 from tests.conformance.matrix import FILTERS, Run
-from tests.conformance.probes import PROBES_EXPLAINED, ProbeResult, harness_dir, run_probes
+from tests.conformance.probes import ProbeResult, harness_dir, run_probes
+from tests.conformance.ratelimit import RateLimitResult, run_rate_limits
 from tests.conformance.session import conformance_run
 
 PROBES_HOW = (
@@ -44,11 +52,30 @@ PROBES_HOW = (
     "types. Values are not compared here: the two worlds hold different data."
 )
 
-RATE_LIMIT_ROW = (
-    "| rate limit 429 and its headers | - | - | not probed in this run: it spends a key's whole "
-    "minute on a server other sessions use (the harness's `ratelimit_probe.sh` is the probe; the "
-    "emulator's limiter follows the API's code, `--rate-limit-mode code`) |"
+RATE_LIMIT_HOW = (
+    "Rate limit: requests of `summary_metrics` sent as fast as they go until the first 429, to "
+    "the real server and to a fresh emulator (its default limits), each burst in a bucket "
+    "nobody else uses: anonymous callers on the public website with a client IP of their own "
+    "(`X-Forwarded-For`), the read:links-only key (also with an IP of its own) and the "
+    "organization's read:data + read:links key. Compared: how many were admitted and their "
+    "statuses, the 429's status, body (`success`, `error`, `code`, a `req_` request id), "
+    "headers (`Content-Type`, `X-RateLimit-Limit`, `X-RateLimit-Remaining`, no `Retry-After`) "
+    "and `X-RateLimit-Reset` minus the moment of the 429 (within 2 s), and that admitted "
+    "answers carry no rate-limit headers."
 )
+
+
+def _rate_row(b: RateLimitResult) -> str:
+    r = b.real
+    seen = (
+        f"{r.admitted} admitted ({', '.join(map(str, sorted(r.statuses)))}), then {r.status} "
+        f"`{(r.body or {}).get('code')}`, X-RateLimit-Limit {r.headers.get('x-ratelimit-limit')}, "
+        f"reset in {r.reset_in:.0f} s (epoch ms)"
+        if r.status
+        else f"{r.admitted} admitted, no 429"
+    )
+    result = "identical" if not b.problems else "; ".join(b.problems)
+    return f"| {b.case} | {seen} | {result.replace('|', '/')} |"
 
 
 def _probe_row(r: ProbeResult) -> str:
@@ -60,7 +87,7 @@ def _probe_row(r: ProbeResult) -> str:
             else ""
         )
     else:
-        why = PROBES_EXPLAINED.get(r.name, "differs (not explained yet)")
+        why = r.why or "differs (not explained yet)"
         result = f"{'; '.join(r.problems)[:300]}; why: {why}"
     return f"| `{r.name}` | {r.real_status} | {r.emulator_status} | {result.replace('|', '/')} |"
 
@@ -84,10 +111,18 @@ def _our_commit() -> str:
 
 
 def _cell(run: Run, name: str, tz: str) -> str:
+    if name in run.not_run:
+        return "not run"
     out = run.outcomes.get((name, tz))
     if out is None:
         return "not run"
     if out.identical:
+        left_out = EXPLAINED.get(name, ("", ""))[0]
+        if left_out:
+            return (
+                f"identical without `{left_out}` ({out.cases} cases; `{left_out}` differed in "
+                f"{out.explained_cases})"
+            )
         return f"identical ({out.cases} cases)"
     parts = []
     for case, problems in list(out.diffs.items())[:3]:
@@ -96,12 +131,43 @@ def _cell(run: Run, name: str, tz: str) -> str:
     return ("; ".join(parts) + more).replace("|", "\\|")
 
 
-def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
-    types = current_types()
+def _results(
+    results: Sequence[ProbeResult | RateLimitResult], what: str, header: str, rows: list[str]
+) -> list[str]:
+    """A headline (how many are identical) and a table."""
+    same = sum(1 for r in results if not r.problems)
+    return [
+        f"**Identical: {same} of {len(results)} {what}.**",
+        "",
+        header,
+        "|" + "---|" * (header.count("|") - 1),
+        *rows,
+    ]
+
+
+def render(
+    run: Run,
+    probes: list[ProbeResult] | None,
+    probe_note: str,
+    bursts: list[RateLimitResult] | None = None,
+) -> str:
+    types = all_current_types()
     counts = {
         tz: sum(1 for t in types if (o := run.outcomes.get((t["name"], tz))) and o.identical)
         for tz in TIMEZONES
     }
+    explained = {
+        tz: sum(
+            1
+            for t in types
+            if t["name"] in EXPLAINED
+            and (o := run.outcomes.get((t["name"], tz)))
+            and o.identical
+            and o.explained_cases
+        )
+        for tz in TIMEZONES
+    }
+    not_run = sorted(run.not_run)
     lines = [
         "# Conformance: the emulator against the real Databuddy API",
         "",
@@ -114,7 +180,14 @@ def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
         "session entry, vitals, errors, custom events, outgoing links). They replace `site_beta`'s "
         "rows in the real server's ClickHouse and are loaded into an emulator website; the error "
         "types (plan-gated on the free plan) are compared on `site_paid`'s seeded rows, read from "
-        "the real ClickHouse and loaded into the emulator. Each request goes to both sides.",
+        "the real ClickHouse and loaded into the emulator. The `link_*` and `uptime_*` types "
+        "(asked with `link_id=` / `schedule_id=`) read one short link's clicks and one uptime "
+        "monitor's checks from the same generator (2,922 clicks, 6,302 checks every 10 minutes "
+        "with a few failures); on the real server they belong to a link and a monitor of "
+        "`org_seed_acme` (the monitor on `site_beta`) that the run creates in its Postgres and "
+        "loads into its ClickHouse (`analytics.link_visits`, `uptime.uptime_monitor`), in the "
+        "emulator they replace the rows of the demo organization's link and monitor. Each "
+        "request goes to both sides.",
         "",
         f"Cases per type: ranges {', '.join(f'{k} {a}..{b}' for k, (a, b) in RANGES.items())}; "
         "hourly granularity on the week (hourly types); per time zone. In UTC also: filters "
@@ -127,7 +200,12 @@ def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
         "page's first or last row). A database error is compared up to the identifier it names "
         "(the rest quotes the server's own SQL). Values the server draws at random (custom event "
         "ids in `session_list`) compare by shape; ranks among equal counts "
-        "(`custom_events_property_top_values`) as a set.",
+        "(`custom_events_property_top_values`) as a set; a `link_top_referrers` row merged from "
+        "several referrer URLs keeps the URL of the first in an order without tie-breaker, so "
+        "when the two sides picked different URLs of the same source, the URL columns compare "
+        "as that source. A column that cannot be identical (the table's last column says why) is "
+        "left out of its type's comparison, every other column compared; the run counts the "
+        "cases where it differed.",
         "",
         "What the emulator follows from this (see the emulator's query types for each rule): the "
         "range is read in UTC whatever the time zone (which only moves buckets); breakdowns "
@@ -139,14 +217,26 @@ def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
         "code and recompute the share on the page; `screen_resolution` groups by (viewport, "
         "device type); `outbound_links` counts a click once per event of its session within "
         "60 s; small-group `quantileTDigest` and ClickHouse's half-to-even rounding are "
-        "reproduced.",
+        "reproduced; the uptime types use ClickHouse's `quantileTDigest` value for value over the "
+        "checks in time order, `uptime_time_series` the server's downtime model (a failed check "
+        "is down until the range's next check, the last one until now, at most a day; hourly "
+        "buckets are UTC hours) and `uptime_by_region` orders by uptime; hourly link buckets are "
+        "written as the server's ClickHouse writes `%M` (the month's name: `2026-11-20 "
+        "13:November:00`); `link_top_referrers` merges by readable source like `top_referrers`; "
+        "KR is named 'Korea, Republic of'.",
         "",
         f"Requests: {run.requests}; real rows compared: {run.rows_compared}.",
         "",
         f"**Identical: UTC {counts['UTC']} of {len(types)}, America/Los_Angeles "
-        f"{counts['America/Los_Angeles']} of {len(types)}** (website-scope types; the 17 "
-        "`link_*`/`uptime_*` types need a link or monitor id and the real server has no such "
-        "data).",
+        f"{counts['America/Los_Angeles']} of {len(types)}; of these, with one explained column "
+        f"left out: UTC {explained['UTC']}, America/Los_Angeles "
+        f"{explained['America/Los_Angeles']}** (every current query type"
+        + (
+            f"; not run: {len(not_run)} ({run.not_run[not_run[0]]})"
+            if not_run
+            else ", the 17 `link_*`/`uptime_*` ones included"
+        )
+        + ").",
         "",
         "| type | UTC | America/Los_Angeles | why (when it differs) |",
         "|---|---|---|---|",
@@ -155,7 +245,8 @@ def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
         name = t["name"]
         utc = _cell(run, name, "UTC")
         la = _cell(run, name, "America/Los_Angeles")
-        lines.append(f"| `{name}` | {utc} | {la} | {EXPLAINED.get(name, '')} |")
+        why = EXPLAINED.get(name, ("", ""))[1]
+        lines.append(f"| `{name}` | {utc} | {la} | {why} |")
     lines += [
         "",
         "## Error paths",
@@ -188,15 +279,14 @@ def render(run: Run, probes: list[ProbeResult] | None, probe_note: str) -> str:
             lines.append(f"| {case} | {problem} |")
     lines += ["", "### Probes", "", probe_note, ""]
     if probes is not None:
-        same = sum(1 for r in probes if not r.problems)
-        lines += [
-            f"**Identical: {same} of {len(probes)} probes.**",
-            "",
-            "| probe | real status | emulator status | result |",
-            "|---|---|---|---|",
-            *(_probe_row(r) for r in probes),
-            RATE_LIMIT_ROW,
-        ]
+        header = "| probe | real status | emulator status | result |"
+        lines += _results(probes, "probes", header, [_probe_row(r) for r in probes])
+    lines += ["", "### Rate limit", "", RATE_LIMIT_HOW, ""]
+    if bursts is None:
+        lines.append("Not run: --no-rate-limit.")
+    else:
+        header = "| burst | real server answered | emulator |"
+        lines += _results(bursts, "bursts", header, [_rate_row(b) for b in bursts])
     return "\n".join(lines) + "\n"
 
 
@@ -204,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/conformance.md")
     parser.add_argument("--no-probes", action="store_true", help="skip the request-level probes")
+    parser.add_argument(
+        "--no-rate-limit", action="store_true", help="skip the rate-limit bursts (429)"
+    )
     args = parser.parse_args(argv)
     real = RealServer.from_env()
     if real is None:
@@ -222,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         probes = run_probes(real, harness)
         note = PROBES_HOW
-    Path(args.out).write_text(render(run, probes, note))
+    bursts = None if args.no_rate_limit else run_rate_limits(real)
+    Path(args.out).write_text(render(run, probes, note, bursts))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -251,7 +251,7 @@ def main() -> int:
     if not args.base_url or not key:
         print(
             f"set DATABUDDY_REAL_API_URL and DATABUDDY_REAL_KEY_{args.key.upper()} (a real "
-            "server, e.g. the one of ../shared/real-server)",
+            "Databuddy API server run locally, see CONTRIBUTING.md)",
             file=sys.stderr,
         )
         return 2

@@ -12,10 +12,10 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv-low/bin/python ]; then
   "$python" -m venv .venv-low
 fi
-stamp=".venv-low/.installed-$(cat pyproject.toml scripts/test_low.sh | sha1sum | cut -c1-12)"
+stamp=".venv-low/.installed-$(cat pyproject.toml emulator/pyproject.toml scripts/test_low.sh | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   .venv-low/bin/python -m pip install --quiet --upgrade pip
-  .venv-low/bin/python -m pip install --quiet -e ".[postgres,emulator]" "${LOWEST[@]}" \
+  .venv-low/bin/python -m pip install --quiet -e ./emulator -e ".[postgres,emulator]" "${LOWEST[@]}" \
     "pytest>=8" "pytest-xdist>=3.5"
   touch "$stamp"
 fi

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 import pytest
 
@@ -12,15 +11,18 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # instead of 7.8 s for a small run when off); the Airflow test's own process turns it on.
 os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.store import Store
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.pytest_plugin import DEFAULT_NOW
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
 
-FIXED_NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+FIXED_NOW = DEFAULT_NOW
 
 
 @pytest.fixture(scope="session")
-def small_config() -> EmulatorConfig:
-    return EmulatorConfig(profile="small", now=FIXED_NOW, frozen=True, seed=7, admin=True)
+def small_config(databuddy_emulator_config: EmulatorConfig) -> EmulatorConfig:
+    """The small frozen world of the emulator's pytest plugin: ``databuddy_emulator_config``."""
+    return databuddy_emulator_config
 
 
 @pytest.fixture(scope="session")
@@ -50,16 +52,10 @@ def demo_ids(store: Store) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def server(small_config: EmulatorConfig):  # type: ignore[no-untyped-def]
-    """The shared emulator over real HTTP (rate limit raised so the suite never trips it;
-    rate-limit tests start their own server). Do not add faults or move its clock."""
-    from dataclasses import replace
-
-    from databuddy_source.emulator.server import EmulatorServer
-
-    config = replace(small_config, rate_limit=1_000_000)
-    with EmulatorServer(config) as srv:
-        yield srv
+def server(databuddy_emulator: EmulatorServer) -> EmulatorServer:
+    """The shared emulator over real HTTP (the plugin's session emulator; rate-limit tests start
+    their own). Do not add faults or move its clock: ``emulator_fixture`` makes fresh ones."""
+    return databuddy_emulator
 
 
 @pytest.fixture()

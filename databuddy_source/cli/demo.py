@@ -3,40 +3,83 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import httpx
 
 from ..errors import ConfigurationError
 
 DEMO_DAYS = 28
+EMULATOR_START_SECONDS = 120
 DEMO_REPORT = "databuddy_demo_report.html"
 
 
 @contextmanager
 def demo_emulator(args: argparse.Namespace) -> Iterator[None]:
-    """The local emulator on a free loopback port, with the sync pointed at it."""
-    try:
-        from ..emulator.config import EmulatorConfig
-        from ..emulator.server import EmulatorServer
-    except ImportError as exc:
+    """The local emulator (the ``databuddy-emulator`` distribution) in a process of its own on a
+    free loopback port, with the sync pointed at it by URL; stopped when the sync ends."""
+    if importlib.util.find_spec("databuddy_emulator") is None:
         raise ConfigurationError(
-            f"--demo runs the local emulator, which needs its extra ({exc.name} is missing): "
+            "--demo runs the local emulator, which is not installed: "
             "pip install 'databuddy-source[emulator]'"
-        ) from None
-
+        )
     print("Starting the local Databuddy emulator (synthetic data)...", flush=True)
-    config = EmulatorConfig(profile="default", rate_limit_mode="off")
-    with EmulatorServer(config) as server:
-        os.environ["SOURCES__DATABUDDY__API_KEY"] = config.api_key
-        args.base_url = server.url
-        if args.start_date is None:
-            args.start_date = (datetime.now(UTC).date() - timedelta(days=DEMO_DAYS)).isoformat()
-        print(f"Emulator on {server.url}; syncing from {args.start_date}.", flush=True)
-        yield
+    key = "dbdy_demo" + secrets.token_hex(22)  # valid only for this emulator, gone with it
+    url = f"http://127.0.0.1:{_free_port()}"
+    command = [sys.executable, "-m", "databuddy_emulator", "--port", url.rsplit(":", 1)[1]]
+    command += ["--profile", "default", "--rate-limit-mode", "off", "--api-key", key]
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        try:
+            _wait_until_up(url, process, log)
+            os.environ["SOURCES__DATABUDDY__API_KEY"] = key
+            args.base_url = url
+            if args.start_date is None:
+                args.start_date = (datetime.now(UTC).date() - timedelta(days=DEMO_DAYS)).isoformat()
+            print(f"Emulator on {url}; syncing from {args.start_date}.", flush=True)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str], log: IO[str]) -> None:
+    """Until ``GET /health`` answers; the emulator's own error if it exits first."""
+    deadline = time.monotonic() + EMULATOR_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise ConfigurationError(f"the demo emulator did not start: {log.read().strip()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise ConfigurationError(
+        f"the demo emulator did not answer on {url} within {EMULATOR_START_SECONDS} s"
+    )
 
 
 def print_demo_tour(pipeline: Any) -> None:

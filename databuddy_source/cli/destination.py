@@ -18,33 +18,18 @@ class DestinationUnavailable(Exception):
     """The destination cannot be opened or refuses the connection (exit 4)."""
 
 
-def configured_duckdb_file() -> str | None:
-    """The DuckDB file dlt config names (environment, secrets.toml or config.toml), if any."""
-    import dlt
-
-    value: Any = dlt.secrets.get("destination.duckdb.credentials")
-    if value is None:
-        value = dlt.config.get("destination.duckdb.credentials")
-    if isinstance(value, dict):
-        value = value.get("database")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip().removeprefix("duckdb:///")
-
-
 def duckdb_file(args: argparse.Namespace) -> tuple[str, str]:
     """The DuckDB file to load into, and what chose it (for messages): ``--duckdb-path``, then
     the demo's file, then dlt config, then ``./databuddy_warehouse.duckdb``."""
-    from ..destinations import DEFAULT_DUCKDB_FILE
+    from ..destinations import configured_duckdb_file, duckdb_file
 
     if args.duckdb_path:
         return args.duckdb_path, "--duckdb-path"
     if args.demo:
         return DEMO_DUCKDB_FILE, "--demo"
-    configured = configured_duckdb_file()
-    if configured:
-        return configured, CONFIGURED
-    return DEFAULT_DUCKDB_FILE, "the default DuckDB file"
+    if configured_duckdb_file():
+        return duckdb_file(), CONFIGURED
+    return duckdb_file(), "the default DuckDB file"
 
 
 def pipeline_name(args: argparse.Namespace) -> str:

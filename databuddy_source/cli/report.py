@@ -83,10 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     if args.duckdb is None and args.destination is None:
-        from ..destinations import DEFAULT_DUCKDB_FILE
-        from .destination import configured_duckdb_file
+        from ..destinations import duckdb_file
 
-        args.duckdb = Path(configured_duckdb_file() or DEFAULT_DUCKDB_FILE)
+        args.duckdb = Path(duckdb_file())
         args.duckdb_default = True
     return args
 

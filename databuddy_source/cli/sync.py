@@ -46,18 +46,21 @@ class Session:
     started: float = field(default_factory=time.monotonic)
 
 
-def print_plan(report: Any, pipeline: Any, per_request: int) -> None:
-    from ..planning import requests_needed
+def print_plan(source: Any, pipeline: Any) -> None:
+    """The slices and requests the next run would read (``--dry-run``), from the pipeline's
+    state, packed as the source's options pack them."""
+    from ..packing import requests_needed
+    from ..resources import SLICES_RESOURCE
 
     resource_state = (
         pipeline.state.get("sources", {})
         .get("databuddy", {})
         .get("resources", {})
-        .get("query_slices", {})
+        .get(SLICES_RESOURCE, {})
     )
-    state = resource_state.get("loaded_through", {})
-    planned = report.planner(state, resource_state.get("settled_through", {}))
-    print(f"Plan ({'incremental' if state else 'first run'}):")
+    per_request = source.options.max_parameters_per_request
+    planned = source.plan(resource_state)
+    print(f"Plan ({'incremental' if resource_state.get('loaded_through') else 'first run'}):")
     for parent, slices in planned.items():
         days = sorted({s.start for s in slices})
         span = f"{days[0]}..{max(s.end for s in slices)}" if days else "nothing to read"
@@ -95,13 +98,13 @@ def run_pipeline(args: argparse.Namespace, pipeline: Any, data: Any = None, **kw
 def make_source(session: Session, options: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """A fresh source for one run, and its report. On the filesystem destination its tables
     load as Delta tables (databuddy_source.lakehouse): plain files cannot merge."""
-    from .. import databuddy, last_report
+    from .. import databuddy
     from ..errors import ConfigurationError
 
     args = session.args
     source = databuddy(**(source_kwargs(args) if options is None else options))
-    report = last_report()
-    assert report is not None
+    source.discover()  # a refused key or an unknown website fails before the destination opens
+    report = source.report
     session.expected_empty.add(source.resources.keys())
     if args.destination == "filesystem":
         try:
@@ -113,7 +116,7 @@ def make_source(session: Session, options: dict[str, Any] | None = None) -> tupl
             ) from None
         from ..lakehouse import as_delta
 
-        source = as_delta(source)
+        as_delta(source)  # hints the same source
     return source, report
 
 
@@ -144,7 +147,7 @@ def sync_locked(session: Session, pipeline: Any) -> int:
         pipeline = build_pipeline(args)
     source, report = make_source(session)
     if args.dry_run:
-        print_plan(report, pipeline, source_kwargs(args).get("max_parameters_per_request", 100))
+        print_plan(source, pipeline)
         return EXIT_OK
     if pipeline.has_pending_data:  # a crashed run left packages: finish them first
         print("Finishing the load that an earlier run left pending...", flush=True)
@@ -210,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed
         return int(exc.code or 0)
-    from ..client import rate_limit_wait
     from ..memory import limit_malloc_arenas
+    from ..transport import rate_limit_wait
 
     every = DEFAULT_PROGRESS_EVERY if args.progress_every is None else args.progress_every
     progress = Progress(sys.stderr, every=every, waiting=rate_limit_wait)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from typing import Any
 
+from ..options import OPTIONS
 from . import EXIT_CODES_TEXT, EXIT_INPUT
 
 DESCRIPTION = """\
@@ -42,7 +44,7 @@ def _memory_size(text: str) -> str:
 def _shard(text: str) -> str:
     """``I/N``: this worker's share of the websites (checked like the source option)."""
     from ..errors import ConfigurationError
-    from ..options import resolve_shard
+    from ..option_values import resolve_shard
 
     try:
         index, count = resolve_shard(text) or (1, 1)
@@ -61,6 +63,50 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give 0 (off) or more seconds")
     return value
+
+
+FLAG_OPTIONS = tuple(o for o in OPTIONS if o.flag)
+# flags whose values argparse checks further than the option's type
+FLAG_TYPES: dict[str, Callable[[str], Any]] = {"shard": _shard}
+# what a flag's value is shown as in --help (lists: NAMES)
+FLAG_METAVARS = {
+    "base_url": "URL",
+    "start_date": "YYYY-MM-DD",
+    "end_date": "YYYY-MM-DD",
+    "as_of": "YYYY-MM-DD",
+    "timezone": "ZONE",
+    "shard": "I/N",
+}
+# what a flag adds to its option's help
+FLAG_NOTES = {"shard": "; each shard keeps its own pipeline state (pipeline name + _shard_I_of_N)"}
+
+
+def add_source_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per source option declared with ``flag=True``, with its help and default."""
+    for option in FLAG_OPTIONS:
+        flag = "--" + option.name.replace("_", "-")
+        text = option.help.replace("`", "") + FLAG_NOTES.get(option.name, "")
+        shown = option.unset if option.default is None else option.default
+        if shown not in ("–", False):
+            text += f" (default: {str(shown).replace('`', '')})"
+        text = text.replace("%", "%%")
+        if option.annotation is bool:
+            parser.add_argument(flag, action="store_true", help=text)
+        elif option.choices:
+            parser.add_argument(flag, choices=option.choices, default=None, help=text)
+        elif option.annotation is int:
+            parser.add_argument(flag, type=int, default=None, metavar="N", help=text)
+        else:
+            list_option = option.annotation == list[str] | None
+            if list_option:
+                text = f"comma-separated: {text}"
+            parser.add_argument(
+                flag,
+                type=FLAG_TYPES.get(option.name, str),
+                default=None,
+                metavar="NAMES" if list_option else FLAG_METAVARS.get(option.name),
+                help=text,
+            )
 
 
 class Parser(argparse.ArgumentParser):
@@ -108,46 +154,13 @@ def build_parser() -> Parser:
         help="DuckDB's memory cap while loading, e.g. 512MB or 2GB (default 128MB; "
         "'none' for DuckDB's own, 80%% of RAM)",
     )
-    add("--base-url", default=None, help="API base URL (default: config)")
-    add("--websites", default=None, help="comma-separated website ids or domains")
-    add("--queries", default=None, help="comma-separated query types, 'default' or 'all'")
-    add("--rpc-collections", default=None, help="comma-separated RPC collections, 'all' or 'none'")
-    add("--start-date", default=None, help="first day to load, YYYY-MM-DD")
-    add(
-        "--end-date",
-        default=None,
-        help="last day of a bounded backfill (leaves incremental state alone)",
-    )
-    add(
-        "--lookback-days",
-        type=int,
-        default=None,
-        help="the last N loaded days re-read every run, for late data (default 2)",
-    )
-    add("--timezone", default=None, help="IANA time zone of days (default UTC)")
-    add("--include-today", action="store_true", help="also load today (partial)")
-    add("--granularity", choices=("daily", "hourly"), default=None)
-    add(
-        "--grain",
-        choices=("day", "week", "month"),
-        default=None,
-        help="period of breakdown tables (visitors are not summable across days)",
-    )
-    add("--as-of", default=None, help="treat this date as today (YYYY-MM-DD)")
+    add_source_flags(p)
     add(
         "--models",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="after the sync, load the weekly and monthly tables the models read and create or "
         "replace the model views (what databuddy-report draws); on by default with --demo",
-    )
-    add(
-        "--shard",
-        default=None,
-        type=_shard,
-        help="I/N: sync the I-th of N disjoint sets of websites (and organizations, links, "
-        "monitors), so N workers load one destination side by side; each shard keeps its own "
-        "pipeline state (pipeline name + _shard_I_of_N)",
     )
     add(
         "--full-refresh",
@@ -181,24 +194,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def source_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Only the options given on the command line (the rest come from dlt config)."""
+    """Only the source options given on the command line (the rest come from dlt config)."""
     out: dict[str, Any] = {}
-    for key in (
-        "base_url",
-        "start_date",
-        "end_date",
-        "lookback_days",
-        "timezone",
-        "granularity",
-        "grain",
-        "as_of",
-        "shard",
-    ):
-        if getattr(args, key) is not None:
-            out[key] = getattr(args, key)
-    for key in ("websites", "queries", "rpc_collections"):
-        if getattr(args, key):
-            out[key] = [v.strip() for v in getattr(args, key).split(",") if v.strip()]
-    if args.include_today:
-        out["include_today"] = True
+    for option in FLAG_OPTIONS:
+        value = getattr(args, option.name)
+        if option.annotation is bool:
+            if value:
+                out[option.name] = True
+        elif option.annotation == list[str] | None:
+            if value:
+                out[option.name] = [v.strip() for v in value.split(",") if v.strip()]
+        elif value is not None:
+            out[option.name] = value
     return out

@@ -1,9 +1,11 @@
 """The Databuddy API contract, as shipped with this package.
 
-`query-types.json` and `rpc.json` are copies of the project's API contract (see
-``shared/databuddy-api`` in the development tree). They are the single source of truth for query
-type names, columns, limit/offset behaviour and RPC procedures, for both the emulator and the
-connector.
+`query-types.json` and `rpc.json` describe the API as read from Databuddy's server (upstream
+commit dd2fa1aa9, the 2026-05 version, and the 2026-04 one before it) and checked against it
+(docs/conformance.md). They hold query type names, columns, limit/offset behaviour and RPC
+procedures for the emulator, which serves them, and for the connector, which uses them where the
+live API does not say (the live catalogue, ``GET /v1/query/types``, wins at run time; see
+docs/live-api.md).
 """
 
 from __future__ import annotations

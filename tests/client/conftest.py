@@ -3,43 +3,19 @@ clock whose sleep advances time instead of sleeping, and helpers for fault rules
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import Databuddy, RetryPolicy
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
+from ..fake_time import FakeTime
 
-@dataclass
-class FakeTime:
-    """Wall and monotonic clocks that move only when ``sleep`` is called."""
-
-    wall: float = field(default_factory=time.time)
-    mono: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.wall += seconds
-        self.mono += seconds
-
-    def time(self) -> float:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono
-
-
-@pytest.fixture(scope="module")
-def emulator(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
-        yield srv
+emulator = emulator_fixture(scope="module")
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from databuddy_emulator import fixtures
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 
 from databuddy_source import (
     AccessDeniedError,
@@ -17,9 +20,6 @@ from databuddy_source import (
     RetriableError,
     ValidationError,
 )
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
 
 from .conftest import add_fault
 

@@ -4,9 +4,9 @@ loopback (the emulator, a local proxy) plain http is fine. Refused before any re
 from __future__ import annotations
 
 import pytest
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import ConfigurationError, Databuddy, databuddy
-from databuddy_source.emulator.server import EmulatorServer
 
 KEY = "dbdy_" + "k" * 40
 

@@ -11,6 +11,9 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 
 from databuddy_source import (
     Databuddy,
@@ -19,10 +22,8 @@ from databuddy_source import (
     RetryPolicy,
     ValidationError,
 )
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
-from databuddy_source.query_api import Slice, SliceOptions
+from databuddy_source.fetching import fetch_slices
+from databuddy_source.slices import Slice, SliceOptions
 
 from .conftest import FakeTime, add_fault, served
 
@@ -230,8 +231,8 @@ def test_packed_slices_map_back(client: Databuddy, emulator: EmulatorServer, sit
         for day in days
         for name in ("top_pages", "country", "events_by_date")
     ]
-    client.max_parameters_per_request = 12
-    outcomes = list(client.query.fetch_slices(slices, SliceOptions(website_id=site, limit=1000)))
+    options = SliceOptions(website_id=site, limit=1000)
+    outcomes = list(fetch_slices(client.query, slices, options, parameters_per_request=12))
     assert [o.slice for o in outcomes] == slices
     assert served(emulator) == {"200": 3}  # 30 slices, 12 per request
     store = emulator.emulator.store
@@ -254,7 +255,7 @@ def test_failing_packed_request_is_split(
         Slice("top_pages", f"2026-03-{d:02d}", f"2026-03-{d:02d}", f"d{d}") for d in range(1, 9)
     ]
     add_fault(emulator, kind="status", route="/v1/query", status=504, count=3)
-    outcomes = list(client.query.fetch_slices(slices, SliceOptions(website_id=site)))
+    outcomes = list(fetch_slices(client.query, slices, SliceOptions(website_id=site)))
     assert [o.slice for o in outcomes] == slices and all(o.error is None for o in outcomes)
     assert served(emulator) == {"504": 3, "200": 2}
 
@@ -275,7 +276,7 @@ def test_transient_failed_parameter_is_fetched_again(
         message="Code: 159. Timeout exceeded: elapsed 30.1 seconds",
     )
     outcomes = {
-        o.slice.id: o for o in client.query.fetch_slices(slices, SliceOptions(website_id=site))
+        o.slice.id: o for o in fetch_slices(client.query, slices, SliceOptions(website_id=site))
     }
     assert outcomes["a"].error is None and outcomes["b"].error is None and outcomes["b"].rows
     assert served(emulator) == {"200": 2}

@@ -8,10 +8,10 @@ import socket
 from dataclasses import replace
 
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import Databuddy, RateLimiter, RetriableError, RetryPolicy, UnreachableError
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from .conftest import FakeTime
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.rawdata import TABLES, export_rows, load_rows
+from databuddy_emulator.server import serve
+from databuddy_emulator.store import Store
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.rawdata import TABLES, export_rows, load_rows
-from databuddy_source.emulator.server import serve
-from databuddy_source.emulator.store import Store
+from .explained import EXPLAINED
 
 UPSTREAM_COMMIT = "dd2fa1aa9c344e11e7423829971f0e18d5ab4046"
 SEED = 42
@@ -45,12 +46,12 @@ FLOAT_REL = 1e-6
 QUERY_TYPES_FILE = (
     Path(__file__).resolve().parents[2] / "databuddy_source/contract/query-types.json"
 )
-SPEC_TYPES_FILE = Path("/work/shared/databuddy-api/query-types.json")
 
 RANGES: dict[str, tuple[str, str]] = {
     "day": ("2026-11-20", "2026-11-20"),
     "week": ("2026-11-16", "2026-11-22"),
     "empty_days": ("2026-10-19", "2026-10-27"),  # the site's events start on 2026-10-24
+    "sparse_day": ("2026-11-07", "2026-11-07"),  # custom events of a name without properties
 }
 TIMEZONES = ("UTC", "America/Los_Angeles")
 NEEDS_OTHER_SCOPE = frozenset({"link", "schedule"})
@@ -76,23 +77,40 @@ class RealServer:
         return cls(api.rstrip("/"), ch.rstrip("/"), free, env.get("DATABUDDY_REAL_KEY_PAID"))
 
 
+def real_server_or_skip() -> RealServer:
+    """The configured real server; the calling test is skipped (with the reason) without it."""
+    import pytest
+
+    real = RealServer.from_env()
+    if real is None:
+        pytest.skip(SKIP_REASON)
+    return real
+
+
 SKIP_REASON = (
     "conformance suite needs the real Databuddy server: set DATABUDDY_REAL_API_URL, "
     "DATABUDDY_REAL_CLICKHOUSE_URL and DATABUDDY_REAL_KEY_FREE (and DATABUDDY_REAL_KEY_PAID for "
-    "the error types)"
+    "the error types, DATABUDDY_REAL_DATABASE_URL for the link and monitor types, "
+    "DATABUDDY_REAL_KEY_LINKS / DATABUDDY_REAL_KEY_DATALINKS for the keyed rate limits, "
+    "DATABUDDY_REAL_HARNESS for the probes)"
 )
 
 
 # ---------------------------------------------------------------------------- query types
+def all_current_types() -> list[dict[str, Any]]:
+    """Every current query type (the catalogue's 2026-05 version), in the catalogue's order."""
+    types = json.loads(QUERY_TYPES_FILE.read_text())
+    return [t for t in types if "2026-05" in t.get("versions", ())]
+
+
 def current_types() -> list[dict[str, Any]]:
-    """Current query types of a website scope (the catalogue's 2026-05 version)."""
-    path = SPEC_TYPES_FILE if SPEC_TYPES_FILE.exists() else QUERY_TYPES_FILE
-    types = json.loads(path.read_text())
-    return [
-        t
-        for t in types
-        if "2026-05" in t.get("versions", ()) and t["project"] not in NEEDS_OTHER_SCOPE
-    ]
+    """Current query types of a website scope."""
+    return [t for t in all_current_types() if t["project"] not in NEEDS_OTHER_SCOPE]
+
+
+def project_types(project: str) -> list[dict[str, Any]]:
+    """Current query types whose project is a link (``link``) or a monitor (``schedule``)."""
+    return [t for t in all_current_types() if t["project"] == project]
 
 
 def emulator_types() -> set[str]:
@@ -129,9 +147,13 @@ class ClickHouse:
         for table, rows in tables.items():
             key = TABLES[table][0]
             self.run(f"DELETE FROM analytics.{table} WHERE {key} = '{site}'")
-            for i in range(0, len(rows), 2000):
-                body = "\n".join(json.dumps(r) for r in rows[i : i + 2000]).encode()
-                self.run(f"INSERT INTO analytics.{table} FORMAT JSONEachRow", body)
+            self.insert(f"analytics.{table}", rows)
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows (JSON-ready dicts) into ``table`` (database-qualified)."""
+        for i in range(0, len(rows), 2000):
+            body = "\n".join(json.dumps(r) for r in rows[i : i + 2000]).encode()
+            self.run(f"INSERT INTO {table} FORMAT JSONEachRow", body)
 
     def site_rows(self, site: str) -> dict[str, list[dict[str, Any]]]:
         """Every row of ``site`` in the loaded tables (read only)."""
@@ -193,9 +215,10 @@ class Target:
 
     base_url: str
     key: str
-    website_id: str
+    website_id: str  # or the link / monitor id, with ``param``
     domain: str
     pace: float = 0.0  # seconds between requests
+    param: str = "website_id"
     _last: float = field(default=0.0)
 
     def post(self, body: Any, timezone: str = "UTC") -> tuple[int, Any]:
@@ -203,7 +226,7 @@ class Target:
         if wait > 0:
             time.sleep(wait)
         self._last = time.monotonic()
-        params = {"website_id": self.website_id}
+        params = {self.param: self.website_id}
         if timezone != "UTC":
             params["timezone"] = timezone
         for _attempt in range(3):
@@ -334,6 +357,7 @@ class Diff:
     """How one entry differs (empty: identical)."""
 
     problems: list[str] = field(default_factory=list)
+    explained: str | None = None  # an explained column left out whose values differed
 
     def add(self, what: str) -> None:
         if what not in self.problems:
@@ -395,11 +419,54 @@ def _unordered_lists(*columns: str) -> Callable[[list[Any]], list[Any]]:
     return mask
 
 
+_URL_COLUMNS = ("referrer", "source", "domain")
+
+
+def _merged_representatives(rrows: list[Any], erows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``link_top_referrers``: rows merged by readable source keep the URL of the first merged
+    row in an order without tie-breaker (clicks DESC), so when both sides name the same source
+    with another URL, the URL columns compare as that source's name."""
+    real_urls = {r.get("name"): [r.get(c) for c in _URL_COLUMNS] for r in rrows}
+
+    def mask(rows: list[Any], other: dict[Any, list[Any]]) -> list[Any]:
+        out = []
+        for r in rows:
+            name = r.get("name")
+            if name in other and other[name] != [r.get(c) for c in _URL_COLUMNS]:
+                r = {**r, **dict.fromkeys(_URL_COLUMNS, f"<a URL of {name}>")}
+            out.append(r)
+        return out
+
+    emu_urls = {r.get("name"): [r.get(c) for c in _URL_COLUMNS] for r in erows}
+    return mask(rrows, emu_urls), mask(erows, real_urls)
+
+
+PAIRED_MASKS: dict[str, Callable[[list[Any], list[Any]], tuple[list[Any], list[Any]]]] = {
+    "link_top_referrers": _merged_representatives,
+}
+
 RANDOM_VALUES: dict[str, Callable[[list[Any]], list[Any]]] = {
     "interesting_sessions": _unordered_lists("paths", "custom_event_names"),
     "session_list": _mask_random_ids,
     "custom_events_property_top_values": _tied_ranks,
 }
+
+
+def _without(column: str, rrows: list[Any], erows: list[Any]) -> tuple[list[Any], list[Any], bool]:
+    """The rows without an explained column, and whether its values differed (matched by the
+    rows' other values)."""
+
+    def rest(r: Any) -> str:
+        return json.dumps({k: v for k, v in r.items() if k != column}, sort_keys=True, default=str)
+
+    real_values = sorted((rest(r), json.dumps(r.get(column), default=str)) for r in rrows)
+    emu_values = sorted((rest(r), json.dumps(r.get(column), default=str)) for r in erows)
+    strip = [{k: v for k, v in r.items() if k != column} for r in rrows]
+    return (
+        strip,
+        [{k: v for k, v in r.items() if k != column} for r in erows],
+        (real_values != emu_values),
+    )
 
 
 def compare_entry(
@@ -429,6 +496,14 @@ def compare_entry(
     mask = RANDOM_VALUES.get(str(t.get("name")))
     if mask is not None:
         rrows, erows = mask(rrows), mask(erows)
+    paired = PAIRED_MASKS.get(str(t.get("name")))
+    if paired is not None:
+        rrows, erows = paired(rrows, erows)
+    if t.get("name") in EXPLAINED:
+        column = EXPLAINED[str(t["name"])][0]
+        rrows, erows, differed = _without(column, rrows, erows)
+        if differed:
+            d.explained = column
     rcols = {k for r in rrows for k in r}
     ecols = {k for r in erows for k in r}
     if rrows and erows and rcols != ecols:

@@ -20,7 +20,14 @@ from .harness import (
 )
 
 LIMIT = 1000
-PAGED_TYPES = ("top_pages", "browser_name", "country", "error_types")
+PAGED_TYPES = (
+    "top_pages",
+    "browser_name",
+    "country",
+    "error_types",
+    "link_top_countries",
+    "uptime_recent_checks",
+)
 FILTERS: dict[str, list[dict[str, Any]]] = {
     "country_eq": [{"field": "country", "op": "eq", "value": "US"}],
     "device_in": [{"field": "device_type", "op": "in", "value": ["mobile", "tablet"]}],
@@ -38,6 +45,9 @@ FILTERED_TYPES = (
     "custom_events",
     "vitals_by_page",
     "error_types",
+    "link_total_clicks",
+    "link_top_browsers",
+    "uptime_overview",
 )
 
 
@@ -47,6 +57,7 @@ class Outcome:
 
     cases: int = 0
     diffs: dict[str, list[str]] = field(default_factory=dict)  # case -> problems
+    explained_cases: int = 0  # cases whose explained column differed (the rest compared)
 
     @property
     def identical(self) -> bool:
@@ -60,10 +71,13 @@ class Run:
     requests: int = 0
     rows_compared: int = 0
     missing_in_emulator: list[str] = field(default_factory=list)
+    not_run: dict[str, str] = field(default_factory=dict)  # type -> why it was not compared
 
     def record(self, name: str, tz: str, case: str, diff: Diff) -> None:
         out = self.outcomes.setdefault((name, tz), Outcome())
         out.cases += 1
+        if diff.explained:
+            out.explained_cases += 1
         if diff.problems:
             out.diffs[case] = diff.problems
 
@@ -149,9 +163,11 @@ class Runner:
             self.run.rows_compared += len(rent[label].get("data") or [])
             self.run.record(label, tz, case, diff)
 
-    def matrix(self, *, gated: bool) -> None:
-        """All cases for the gated (error) types or for every other type."""
-        types = [t for t in current_types() if is_gated(t) == gated]
+    def matrix(self, *, gated: bool, types: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """All cases for the gated (error) website types, every other website type, or the
+        given types (a link's or a monitor's)."""
+        if types is None:
+            types = [t for t in current_types() if is_gated(t) == gated]
         missing = [t["name"] for t in types if t["name"] not in self.known]
         self.run.missing_in_emulator.extend(missing)
         for name in missing:

@@ -9,6 +9,7 @@ values are, in the matrix."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import socket
@@ -22,25 +23,18 @@ from pathlib import Path
 import httpx
 
 from .harness import RealServer
+from .projects import database_url, source_projects, write_real_projects
 
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_NOW = "2026-12-06T04:00:00Z"  # the real seeded world's last event
 NUMBER_KINDS = {"int", "float"}
 
-# Probes whose shapes differ for a reason outside the emulator's behaviour.
-PROBES_EXPLAINED: dict[str, str] = {
-    "rpc_links_list_PKEY": (
-        "fixture, not behaviour: the emulator's Globex key (playing the real paid key) has every "
-        "scope, the real paid key only read:data; a read:data-only key gets the same 403 "
-        "FORBIDDEN on both (rpc_links_list_KEY)"
-    ),
-    **dict.fromkeys(
-        ("rpc_statusPage_list_KEY", "rpc_statusPage_list_PKEY", "rpc_uptime_listSchedules_KEY"),
-        "data, not behaviour: the real seeded world has no status pages or uptime schedules "
-        '(`{"json": []}`); the emulator\'s fixtures have some, and their dates bring the RPC '
-        "envelope's `meta` (how oRPC marks Date values)",
-    ),
-}
+NO_MONITOR = (
+    'data, not behaviour: the real organization has no uptime monitor (`{"json": []}`: set '
+    "DATABUDDY_REAL_DATABASE_URL and the run creates the conformance monitor), the emulator's "
+    "has three (their dates bring the RPC envelope's `meta`, how oRPC marks Date values)"
+)
+MONITOR_LIST = "rpc_uptime_listSchedules_KEY"
 
 
 @dataclass(slots=True)
@@ -50,15 +44,16 @@ class ProbeResult:
     emulator_status: str
     problems: list[str] = field(default_factory=list)
     number_kinds: bool = False  # only whole vs fractional numbers differ (values, not shape)
+    why: str | None = None  # a difference outside the emulator's behaviour
 
 
 def harness_dir() -> Path | None:
-    """The real-server harness folder (``probes.sh``, ``shape_diff.py``):
-    ``DATABUDDY_REAL_HARNESS``, else ``../shared/real-server`` beside the repository."""
+    """The real-server harness folder (``probes.sh``, ``shape_diff.py``) that
+    ``DATABUDDY_REAL_HARNESS`` names; it is not part of this repository."""
     env = os.environ.get("DATABUDDY_REAL_HARNESS")
-    for d in [Path(env)] if env else [ROOT.parent / "shared" / "real-server"]:
-        if (d / "probes.sh").is_file() and (d / "shape_diff.py").is_file():
-            return d
+    d = Path(env) if env else None
+    if d is not None and (d / "probes.sh").is_file() and (d / "shape_diff.py").is_file():
+        return d
     return None
 
 
@@ -100,9 +95,10 @@ def _free_port() -> int:
 
 
 def _start_emulator(port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "databuddy_source.emulator", "--admin", "--port", str(port)]
+    cmd = [sys.executable, "-m", "databuddy_emulator", "--admin", "--port", str(port)]
     cmd += ["--now", EMULATOR_NOW, "--frozen"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # this checkout's connector and emulator, whatever the environment has installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "emulator")])}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/__emulator__/fixtures"
     deadline = time.monotonic() + 300
@@ -121,6 +117,8 @@ def _start_emulator(port: int) -> subprocess.Popen[bytes]:
 
 def run_probes(real: RealServer, harness: Path) -> list[ProbeResult]:
     """Send the probes to the real server and to a fresh emulator; one result per probe."""
+    if db_url := database_url():
+        write_real_projects(db_url, source_projects())
     with tempfile.TemporaryDirectory(prefix="conformance_probes_") as tmp:
         real_dir, emu_dir = Path(tmp) / "real", Path(tmp) / "emulator"
         env = {**os.environ, "BASE": real.api_url, "OUT": str(real_dir), "KEY": real.key_free}
@@ -147,11 +145,22 @@ def run_probes(real: RealServer, harness: Path) -> list[ProbeResult]:
             proc.wait(timeout=30)
         blocks = parse_shape_diff(done.stdout)
         real_idx, emu_idx = _index(real_dir), _index(emu_dir)
+        no_monitor = _empty_list(real_dir / f"{MONITOR_LIST}.body")
     results = []
     for name, status in real_idx.items():
         problems = blocks.get(name, [])
         shape = [p for p in problems if not _only_number_kinds(p)]
+        why = NO_MONITOR if shape and name == MONITOR_LIST and no_monitor else None
         results.append(
-            ProbeResult(name, status, emu_idx.get(name, "-"), shape, len(shape) < len(problems))
+            ProbeResult(
+                name, status, emu_idx.get(name, "-"), shape, len(shape) < len(problems), why
+            )
         )
     return results
+
+
+def _empty_list(body: Path) -> bool:
+    try:
+        return bool(json.loads(body.read_text()) == {"json": []})
+    except (OSError, ValueError):
+        return False

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from databuddy_emulator.rawdata import load_project_rows
+from databuddy_emulator.store import Store
+
 from .harness import (
     PAID_DOMAIN,
     PAID_SITE,
@@ -24,9 +27,18 @@ from .harness import (
     emulator_with,
     generated_rows,
     is_gated,
+    project_types,
     retarget,
 )
 from .matrix import Run, Runner
+from .projects import (
+    DB_SKIP_REASON,
+    Project,
+    database_url,
+    load_real_rows,
+    source_projects,
+    write_real_projects,
+)
 
 PAID_COPY_DOMAIN = "docs.acme.example"  # the emulator website that gets site_paid's rows
 PACE = 0.6  # seconds between requests to the real server: 100/min, under its 120/min
@@ -47,6 +59,15 @@ def _normalizer(pairs: list[tuple[str, str]]) -> Callable[[Any], Any]:
     return norm
 
 
+def load_emulator_project(store: Store, p: Project) -> str:
+    """Give the emulator's link or monitor of the same kind and name ``p``'s rows; its id."""
+    kind = "links" if p.project == "link" else "uptimeSchedules"
+    field = "slug" if p.project == "link" else "name"
+    own = next(x for x in store.registry.collection(kind).values() if x[field] == p.source[field])
+    load_project_rows(store, p.table, own["id"], p.rows)
+    return str(own["id"])
+
+
 def conformance_run(real: RealServer, log: Callable[[str], None] = print) -> Run:
     started = time.monotonic()
     rows, n_events = generated_rows()
@@ -61,6 +82,13 @@ def conformance_run(real: RealServer, log: Callable[[str], None] = print) -> Run
         paid_rows = ch.site_rows(PAID_SITE)
         copy = retarget(paid_rows, site="", owner="", domains=(PAID_DOMAIN, PAID_COPY_DOMAIN))
         loads.append((PAID_COPY_DOMAIN, copy))
+    projects: list[Project] = []
+    db_url = database_url()
+    if db_url:
+        projects = source_projects()
+        write_real_projects(db_url, projects)
+        load_real_rows(ch, projects)
+        log(f"loaded {sum(len(p.rows) for p in projects)} link clicks and monitor checks")
     run = Run()
     with emulator_with(loads) as (url, store, sites):
         pairs = [(sites[0]["id"], REAL_SITE), (SOURCE_DOMAIN, REAL_DOMAIN)]
@@ -90,5 +118,19 @@ def conformance_run(real: RealServer, log: Callable[[str], None] = print) -> Run
             for t in current_types():
                 if is_gated(t):
                     run.record(t["name"], "UTC", "paid", Diff(["not run: no paid key"]))
+        for p in projects:
+            emu_id = load_emulator_project(store, p)
+            p_emu = Target(url, store.config.api_key, emu_id, SOURCE_DOMAIN, param=p.param)
+            p_real = Target(
+                real.api_url, real.key_free, p.real_id, REAL_DOMAIN, pace=PACE, param=p.param
+            )
+            pairs = [(emu_id, p.real_id)]
+            Runner(p_real, p_emu, _normalizer(pairs), run).matrix(
+                gated=False, types=project_types(p.project)
+            )
+        if not projects:
+            for kind in ("link", "schedule"):
+                for t in project_types(kind):
+                    run.not_run[t["name"]] = DB_SKIP_REASON
     log(f"{run.requests} requests, {run.rows_compared} rows in {time.monotonic() - started:.0f} s")
     return run

@@ -20,12 +20,12 @@ import httpx
 import orjson
 import pyarrow as pa
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
-from databuddy_source import databuddy, last_report
+from databuddy_source import databuddy
 from databuddy_source.client import Databuddy
 from databuddy_source.custom_reports import TABLES
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.errors import APIError
 
 from ..integration.custom_examples import (
@@ -274,8 +274,7 @@ def test_the_three_examples_sync_exactly_from_the_real_server(
         start_date=FIRST.isoformat(),
         end_date=LAST.isoformat(),
     )
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(source)
     assert report.failures == []
     assert report.rate_limited == 0

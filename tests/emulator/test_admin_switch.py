@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import httpx
 import pytest
-
-from databuddy_source.emulator.__main__ import parse_args
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.__main__ import parse_args
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
 ADMIN_ROUTES = ["/__emulator__/clock", "/__emulator__/stats", "/__emulator__/objects/websites"]
 

@@ -6,11 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import httpx
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 TABLES = (
     "events",

@@ -1,4 +1,4 @@
-"""POST /v1/query/compile and POST /v1/query/custom (SPEC 3.7, 3.8, 6) over real HTTP.
+"""POST /v1/query/compile and POST /v1/query/custom over real HTTP.
 
 Compiled SQL is run in the store and compared with ``expected_rows``; custom answers are
 compared with DuckDB queries written independently against the same store.
@@ -17,15 +17,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.app import Emulator
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.query import compile as query_compile
-from databuddy_source.emulator.query import custom as query_custom
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator import fixtures
+from databuddy_emulator.app import Emulator
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.query import compile as query_compile
+from databuddy_emulator.query import custom as query_custom
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{16}$")
 PARSE_ERROR = {"success": False, "error": "Bad Request", "code": "PARSE"}
@@ -640,11 +640,8 @@ def test_budgets_scale_with_the_config(
         assert (limiter.limit, limiter.window, limiter.mode) == (limit, 7.0, "docs")
 
 
-@pytest.fixture(scope="module")
-def limited(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """/v1/query 4, compile 10 and custom 2 requests per 30 s."""
-    with EmulatorServer(replace(small_config, rate_limit=4, rate_window_seconds=30)) as server:
-        yield server
+# /v1/query 4, compile 10 and custom 2 requests per 30 s.
+limited = emulator_fixture(scope="module", rate_limit=4, rate_window_seconds=30)
 
 
 @pytest.fixture()

@@ -5,17 +5,16 @@ callers, and request-level errors in the order the API checks them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from databuddy_emulator import fixtures
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.contract import query_types
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 RANGE = {"startDate": "2026-03-01", "endDate": "2026-03-07"}
 ERROR_TYPES = (
@@ -36,11 +35,8 @@ FEATURE_UNAVAILABLE = {
 REMOVED = [t.name for t in query_types(include_removed=True) if t.versions == ("2026-04",)]
 
 
-@pytest.fixture(scope="module")
-def own(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A server of our own: plan tests change plans through the admin surface."""
-    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
-        yield srv
+# A server of our own: plan tests change plans through the admin surface.
+own = emulator_fixture(scope="module")
 
 
 @pytest.fixture()
@@ -293,10 +289,7 @@ def test_a_number_the_database_returns_whole_is_written_without_fraction(
 
 
 # ------------------------------------------------------------------------------ 2026-04
-@pytest.fixture(scope="module")
-def previous(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, api_version="2026-04")) as srv:
-        yield srv
+previous = emulator_fixture(scope="module", api_version="2026-04")
 
 
 def test_the_previous_version_keeps_its_catalogue_without_gate(previous: EmulatorServer) -> None:

@@ -16,13 +16,12 @@ import duckdb
 import httpx
 import orjson
 import pytest
-
-from databuddy_source.emulator.app import Emulator
-from databuddy_source.emulator.cache import QueryCache
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.query.watchdog import WATCHDOG
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.store import Store
+from databuddy_emulator.app import Emulator
+from databuddy_emulator.cache import QueryCache
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.query.watchdog import WATCHDOG
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
 
 RANGE = {"startDate": "2026-03-01", "endDate": "2026-03-07"}
 

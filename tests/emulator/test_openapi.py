@@ -1,4 +1,4 @@
-"""GET /spec.json and GET / (SPEC 8): a valid OpenAPI 3.1 document generated from rpc.json that
+"""GET /spec.json and GET /: a valid OpenAPI 3.1 document generated from rpc.json that
 truly describes what the REST twins answer, checked by jsonschema and by a schemathesis run."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator import fixtures as fx
+from databuddy_emulator.config import DEFAULT_API_KEY, EmulatorConfig
+from databuddy_emulator.server import serve
+from databuddy_emulator.store import Store
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from databuddy_source.contract import rpc_procedures
-from databuddy_source.emulator import fixtures as fx
-from databuddy_source.emulator.config import DEFAULT_API_KEY, EmulatorConfig
-from databuddy_source.emulator.server import serve
-from databuddy_source.emulator.store import Store
 
 KEY = {"x-api-key": DEFAULT_API_KEY}
 OWNER_COOKIE = f"__Secure-databuddy.session_token={fx.OWNER_SESSION_TOKEN}"

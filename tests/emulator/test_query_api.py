@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from databuddy_emulator.truth import expected_rows
 
 from databuddy_source.contract import query_types, query_types_by_name
-from databuddy_source.emulator.truth import expected_rows
 
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{16}$")
 
@@ -93,7 +93,7 @@ def test_websites_of_a_global_key(api: httpx.Client, server: Any) -> None:
 def test_websites_of_a_session_are_those_of_its_active_organization(
     anon: httpx.Client, server: Any
 ) -> None:
-    from databuddy_source.emulator import fixtures
+    from databuddy_emulator import fixtures
 
     reg = server.emulator.store.registry
     cookie = f"{fixtures.SESSION_COOKIE_NAMES[0]}={fixtures.OWNER_SESSION_TOKEN}"
@@ -103,7 +103,7 @@ def test_websites_of_a_session_are_those_of_its_active_organization(
 
 
 def test_websites_of_a_website_scoped_key(anon: httpx.Client, demo_ids: dict[str, str]) -> None:
-    from databuddy_source.emulator.fixtures import WEBSITE_SCOPED_KEY
+    from databuddy_emulator.fixtures import WEBSITE_SCOPED_KEY
 
     body = anon.get("/v1/query/websites", headers={"x-api-key": WEBSITE_SCOPED_KEY}).json()
     assert [w["id"] for w in body["websites"]] == [demo_ids["website_id"]]

@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from databuddy_source.emulator import fixtures
+from databuddy_emulator import fixtures
 
 BODY = {"parameters": ["summary_metrics"], "preset": "last_7d"}
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 from databuddy_source.contract import QueryType, query_types
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
 
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),

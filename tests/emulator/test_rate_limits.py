@@ -4,23 +4,19 @@ public docs' behaviour (docs/api-notes.md, "Rate limits")."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 BODY = {"parameters": ["summary_metrics"], "preset": "yesterday"}
 
 
-@pytest.fixture(scope="module")
-def limited(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=3, rate_window_seconds=1.5)) as srv:
-        yield srv
+limited = emulator_fixture(scope="module", rate_limit=3, rate_window_seconds=1.5)
 
 
 def _client(srv: EmulatorServer) -> httpx.Client:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.rawdata import TABLES, export_rows, load_rows
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.rawdata import (
+    TABLES,
+    export_project_rows,
+    export_rows,
+    load_project_rows,
+    load_rows,
+)
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 
 def test_rows_are_shaped_like_ingestion(store: Store, demo_ids: dict[str, str]) -> None:
@@ -42,5 +48,30 @@ def test_loaded_rows_round_trip_and_answer_the_same(
         assert {q: expected_rows(world, q, **args) for q in answers} == answers
         load_rows(world, site, {"events": []})  # replacing with nothing empties the site
         assert expected_rows(world, "summary_metrics", **args) == []
+    finally:
+        world.close()
+
+
+def test_link_clicks_and_monitor_checks_round_trip(
+    small_config: EmulatorConfig, demo_ids: dict[str, str]
+) -> None:
+    world = Store(small_config)
+    args = {"start_date": "2026-03-01", "end_date": "2026-03-14"}
+    try:
+        for table, project, query_type in (
+            ("link_visits", demo_ids["link_id"], "link_total_clicks"),
+            ("uptime_monitor", demo_ids["schedule_id"], "uptime_status_breakdown"),
+        ):
+            key = "link_id" if table == "link_visits" else "schedule_id"
+            before = export_project_rows(world, table, project)
+            assert before and all(len(r["timestamp"]) == 23 for r in before)
+            answer = expected_rows(world, query_type, **{key: project}, **args)
+            assert load_project_rows(world, table, project, before[: len(before) // 2]) > 0
+            assert expected_rows(world, query_type, **{key: project}, **args) != answer
+            load_project_rows(world, table, project, before)
+            assert sorted(map(repr, export_project_rows(world, table, project))) == sorted(
+                map(repr, before)
+            )
+            assert expected_rows(world, query_type, **{key: project}, **args) == answer
     finally:
         world.close()

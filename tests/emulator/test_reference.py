@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from databuddy_source.emulator.query.context import ParameterError
-from databuddy_source.emulator.reference import REFERENCE
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import engine_rows, expected_rows
+from databuddy_emulator.query.context import ParameterError
+from databuddy_emulator.reference import REFERENCE
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import engine_rows, expected_rows
 
 CASES: dict[str, dict[str, Any]] = {
     "day": {"start_date": "2026-03-10", "end_date": "2026-03-10"},

@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import EmulatorServer
 
 BODY = {
     "parameters": [

@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator import fixtures as fx
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.server import serve
+from databuddy_emulator.store import Store
 
 from databuddy_source.contract import rpc_procedures
-from databuddy_source.emulator import fixtures as fx
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import serve
-from databuddy_source.emulator.store import Store
 
 from .test_rpc import KEY, OWNER, VIEWER, ok
 

@@ -9,10 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 START, END = "2026-02-20", "2026-03-14"
 WIDE = {"start_date": "2025-06-01", "end_date": "2026-12-31"}  # covers every generated row

@@ -8,11 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.query.context import ParameterError
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.query.context import ParameterError
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
 
 DAY = "2026-03-10"
 RANGE = {"start_date": "2026-02-20", "end_date": "2026-03-14"}

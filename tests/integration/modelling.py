@@ -10,9 +10,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.store import Store
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
+from databuddy_emulator.truth import expected_rows
+
 from databuddy_source.models import period_sync_options
 
 from .syncing import days, sync

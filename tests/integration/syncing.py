@@ -11,13 +11,13 @@ from typing import Any
 
 import dlt
 import httpx
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from databuddy_source import databuddy, destinations, last_report
+from databuddy_source import databuddy, destinations
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import QueryType, query_types_by_name
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
 from databuddy_source.resources import SyncReport
 
 NAMING = NamingConvention()
@@ -54,8 +54,7 @@ def pipeline_into(kind: str, tmp: Path, request: Any) -> Any:
 def sync(pipeline: Any, server: EmulatorServer, **options: Any) -> SyncReport:
     options.setdefault("as_of", AS_OF)
     source = databuddy(api_key=server.emulator.config.api_key, base_url=server.url, **options)
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(source)
     return report
 

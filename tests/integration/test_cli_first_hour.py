@@ -11,18 +11,17 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.cli.init import template
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = 20.0  # seconds: the most a failure found before loading may take
@@ -30,10 +29,7 @@ SMALL = ("--queries", "summary_metrics,top_pages", "--rpc-collections", "website
 SINCE = ("--start-date", "2026-03-12", "--as-of", "2026-03-15")
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 @dataclass
@@ -92,7 +88,9 @@ def closed_port() -> int:
 
 
 def test_the_installed_commands_are_declared_and_callable() -> None:
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = {}
+    for project in (ROOT, ROOT / "emulator"):  # the connector's and the emulator's distributions
+        scripts |= tomllib.loads((project / "pyproject.toml").read_text())["project"]["scripts"]
     assert set(scripts) == {"databuddy-sync", "databuddy-report", "databuddy-emulator"}
     for target in scripts.values():
         module, function = target.split(":")
@@ -104,7 +102,7 @@ def test_the_installed_commands_are_declared_and_callable() -> None:
     [
         ("databuddy_source.cli.sync", "databuddy-sync", "databuddy-sync init"),
         ("databuddy_source.cli.report", "databuddy-report", "Exit codes"),
-        ("databuddy_source.emulator", "databuddy-emulator", "databuddy-source[emulator]"),
+        ("databuddy_emulator", "databuddy-emulator", "databuddy-source[emulator]"),
     ],
 )
 def test_each_command_explains_itself(module: str, prog: str, says: str, tmp_path: Path) -> None:
@@ -361,28 +359,41 @@ def test_on_a_terminal_a_live_bar_shows_slices_eta_and_rate_limit_waits(
     assert "\x1b[" in text, "redrawn in place"
 
 
-@pytest.mark.parametrize(
-    ("code", "says"),
-    [
-        (
-            "from databuddy_source.emulator.__main__ import main; sys.exit(main(['--port', '1']))",
-            "error: the emulator needs its extra: pip install 'databuddy-source[emulator]'",
-        ),
-        (
-            "from databuddy_source.cli.sync import main; sys.exit(main(['--demo']))",
-            "needs its extra (uvicorn is missing): pip install 'databuddy-source[emulator]'",
-        ),
-    ],
-    ids=["databuddy-emulator", "databuddy-sync --demo"],
-)
-def test_without_the_emulator_extra_the_commands_say_how_to_get_it(
-    code: str, says: str, tmp_path: Path
-) -> None:
-    """As after ``pip install databuddy-source`` alone: uvicorn cannot be imported."""
-    blocked = f"import sys; sys.modules['uvicorn'] = None; {code}"
+def test_without_the_emulator_the_demo_says_how_to_get_it(tmp_path: Path) -> None:
+    """As after ``pip install databuddy-source`` alone: the emulator is not installed."""
+    blocked = (
+        "import sys; sys.modules['databuddy_emulator'] = None; "
+        "from databuddy_source.cli.sync import main; sys.exit(main(['--demo']))"
+    )
+    says = "--demo runs the local emulator, which is not installed: "
+    says += "pip install 'databuddy-source[emulator]'"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DLT_DATA_DIR": str(tmp_path / "dlt")}
     done = subprocess.run(
         [sys.executable, "-c", blocked], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.returncode == 2, done.stderr
     assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_demo_runs_the_emulator_as_its_own_process(tmp_path: Path) -> None:
+    """``databuddy-sync --demo`` (the README's first command, cut to one type): the emulator
+    runs beside the sync as a separate process, reached by URL, and is gone when the sync ends."""
+    ran = command(
+        "databuddy_source.cli.sync",
+        "--demo",
+        "--queries",
+        "events_by_date",
+        "--rpc-collections",
+        "none",
+        "--no-models",
+        cwd=tmp_path,
+    )
+    assert ran.code == 0, ran.err[-2000:]
+    url = ran.out.split("Emulator on ", 1)[1].split(";", 1)[0]
+    with duckdb.connect(str(tmp_path / "databuddy_demo.duckdb"), read_only=True) as db:
+        [(count, pageviews)] = db.execute(
+            "select count(distinct date), sum(pageviews) from databuddy.events_by_date"
+        ).fetchall()
+    assert count == 28 and pageviews > 0
+    with pytest.raises(httpx.TransportError):  # stopped with the sync
+        httpx.get(f"{url}/health", timeout=2)

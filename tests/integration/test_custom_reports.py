@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator.config import EmulatorConfig
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.store import Store
 
 from databuddy_source.client import Databuddy
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.store import Store
 
 from .custom_examples import EXAMPLES, assert_report_equals_api, example_reports
 from .syncing import make_pipeline, sync, table_rows
@@ -135,10 +135,7 @@ def test_an_hourly_report_reads_each_hour(server: EmulatorServer, tmp_path: Path
     assert {r["pages"] for r in log} == {24}  # one request per hour
 
 
-@pytest.fixture()
-def late_server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=1_000_000)) as srv:
-        yield srv
+late_server = emulator_fixture()
 
 
 def test_a_rerun_with_late_data_replaces_the_changed_days(

@@ -7,32 +7,32 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
-
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator import fixtures
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 def cli(
-    tmp: Path, server: EmulatorServer, *args: str, key: str | None = None
+    tmp: Path,
+    server: EmulatorServer,
+    *args: str,
+    key: str | None = None,
+    config: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """``databuddy-sync`` with ``args``; ``config``: source options set in the environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     env.update({"DLT_DATA_DIR": str(tmp / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"})
+    env.update({f"SOURCES__DATABUDDY__{k.upper()}": v for k, v in (config or {}).items()})
     if key is not None:
         env["SOURCES__DATABUDDY__API_KEY"] = key
     return subprocess.run(
@@ -79,6 +79,42 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, server: Emul
     assert not (tmp_path / "out.duckdb").exists()
     served = httpx.get(f"{server.url}/__emulator__/stats").json()
     assert not any(k.startswith("POST /v1/query ") for k in served), "no query was sent"
+
+
+def plan_lines(stdout: str) -> list[str]:
+    """The per-parent lines of a ``--dry-run`` plan."""
+    return [line.strip() for line in stdout.splitlines() if line.startswith("  website")]
+
+
+def test_dry_run_packs_as_configured_and_starts_where_the_pipeline_first_did(
+    tmp_path: Path, server: EmulatorServer
+) -> None:
+    key = server.emulator.config.api_key
+    two_types = ("--queries", "top_pages,country")
+    packed = cli(
+        tmp_path,
+        server,
+        "--dry-run",
+        "--start-date",
+        "2026-03-10",
+        *two_types,
+        "--rpc-collections",
+        "none",
+        key=key,
+        config={"max_parameters_per_request": "3"},
+    )
+    assert packed.returncode == 0, packed.stderr
+    lines = plan_lines(packed.stdout)
+    # 2 types x 5 days (2026-03-10..14) per website, 3 parameters a request: 4 requests
+    assert lines and all("10 slices, 4 requests, 2026-03-10..2026-03-14" in x for x in lines)
+    first = cli(tmp_path, server, "--start-date", "2026-03-12", *two_types, key=key)
+    assert first.returncode == 0, first.stderr
+    # a type added later is planned from the start date the pipeline first ran with, as the
+    # run itself reads it, not from each website's creation
+    later = cli(tmp_path, server, "--dry-run", "--queries", "top_pages,country,city", key=key)
+    assert later.returncode == 0, later.stderr
+    lines = plan_lines(later.stdout)
+    assert lines and all("2026-03-12..2026-03-14" in x for x in lines), later.stdout
 
 
 def test_a_run_then_a_daily_run(tmp_path: Path, server: EmulatorServer) -> None:

@@ -88,3 +88,22 @@ def test_outside_the_tested_dlt_range_dlt_own_clients_load(
         "dlt 9.0.0 is outside the range the faster Databuddy loads were tested with "
         "(1.28 to 1.31): loading with dlt's own clients"
     ]
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_every_command_resolves_the_duckdb_file_one_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: bool
+) -> None:
+    """databuddy-sync, databuddy-report and ``destinations.duckdb()`` (the Airflow DAG's, and
+    Dagster's default pipeline's) load into the same file: dlt config's, else the default."""
+    from databuddy_source.cli import report, sync_args
+    from databuddy_source.cli.destination import duckdb_file
+
+    monkeypatch.chdir(tmp_path)
+    expected = tmp_path / ("configured.duckdb" if configured else "databuddy_warehouse.duckdb")
+    if configured:
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(expected))
+    path, _ = duckdb_file(sync_args.parse_args([]))
+    assert Path(path).resolve() == expected
+    assert report.parse_args([]).duckdb.resolve() == expected
+    assert duckdb().config_params["credentials"] == str(expected)

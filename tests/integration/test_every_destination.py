@@ -13,8 +13,6 @@ delete-insert merge without a table format (``test_lakehouse.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,13 @@ from typing import Any
 import dlt
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
-from databuddy_source import databuddy, destinations, last_report
+from databuddy_source import databuddy, destinations
 from databuddy_source.catalog import table_spec
 from databuddy_source.contract import rpc_procedures
 from databuddy_source.destinations import duckdb as duckdb_destination
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.resources import SyncReport
 from databuddy_source.rpc_resources import COLLECTIONS
 
@@ -56,11 +54,8 @@ START, YESTERDAY = date(2026, 3, 12), date(2026, 3, 14)
 TODAY, TOMORROW = date(2026, 3, 15), date(2026, 3, 16)
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A fresh emulator per test: the scenario moves its clock and changes its objects."""
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+# A fresh emulator per test: the scenario moves its clock and changes its objects.
+server = emulator_fixture()
 
 
 @pytest.fixture(params=["duckdb", "postgres", "sqlalchemy_sqlite"])
@@ -116,8 +111,7 @@ def sync(pipeline: Any, server: EmulatorServer, as_of: date, **options: Any) -> 
         as_of=as_of.isoformat(),
         **options,
     )
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(source)
     assert report.failures == []
     return report
@@ -214,7 +208,7 @@ def test_daily_sync_summary_counts_the_loaded_tables(
         start_date=YESTERDAY.isoformat(),
         as_of=TODAY.isoformat(),
     )
-    report = last_report()
+    report = source.report
     pipeline.run(source)
     removed = table_rows(pipeline, "websites")[0]["id"]  # the table now differs from the run
     with pipeline.sql_client() as sql:

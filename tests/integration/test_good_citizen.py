@@ -17,10 +17,10 @@ from typing import Any
 import dlt
 import psycopg2
 import pytest
+from databuddy_emulator.server import EmulatorServer
 from psycopg2 import sql as pgsql
 
 from databuddy_source import destinations
-from databuddy_source.emulator.server import EmulatorServer
 
 from . import unrelated_pipeline
 from .syncing import make_pipeline, sync

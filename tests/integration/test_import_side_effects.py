@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

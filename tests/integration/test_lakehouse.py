@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
-from databuddy_source import ConfigurationError, databuddy, last_report
+from databuddy_source import ConfigurationError, databuddy
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.lakehouse import as_delta
 from databuddy_source.resources import SyncReport
 
@@ -71,11 +70,8 @@ class _DuckDBClient:
         yield self._connection.execute(query)
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A fresh emulator per test: tests here move its clock."""
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+# A fresh emulator per test: tests here move its clock.
+server = emulator_fixture()
 
 
 @pytest.fixture()
@@ -100,8 +96,7 @@ def sync_to_lake(
     source = databuddy(api_key=server.emulator.config.api_key, base_url=server.url, **options)
     for name, table_hints in (hints or {}).items():
         source.resources[name].apply_hints(**table_hints)
-    report = last_report()
-    assert report is not None
+    report = source.report
     pipeline.run(as_delta(source))
     return report
 

@@ -5,7 +5,6 @@ refused, and a failed first run resumed from its start date, not from the websit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
 from databuddy_source.errors import ConfigurationError
 from databuddy_source.planning import utc_instant
 
@@ -29,10 +28,7 @@ LA = "America/Los_Angeles"
 BASE: dict[str, Any] = {"start_date": START.isoformat(), "rpc_collections": ["none"]}
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 def sites(server: EmulatorServer) -> dict[str, dict[str, str]]:
@@ -185,6 +181,38 @@ def test_hourly_rows_are_stamped_at_their_local_hour(
     assert first.replace(tzinfo=None) >= datetime(2026, 3, 12, 7), "00:00 PDT is 07:00 UTC"
 
 
+def test_hourly_link_clicks_are_loaded_at_their_hour(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    """Link types label an hour '2026-03-12 13:March:00' (as the real server does); each row is
+    loaded at that UTC hour, and the clicks equal the emulator's ground truth."""
+    pipeline = make_pipeline(tmp_path)
+    options = {**BASE, "queries": ["link_clicks_by_day"], "granularity": "hourly"}
+    assert sync(pipeline, server, **options).failures == []
+    store = server.emulator.store
+    links = [link["id"] for link in store.registry.live("links")]
+    loaded = {
+        (r["link_id"], r["hour"].replace(tzinfo=UTC), r["clicks"])
+        for r in table_rows(pipeline, "link_clicks_by_day_hourly")
+        if r["clicks"] is not None
+    }
+    expected = set()
+    for link in links:
+        for day in (START + timedelta(days=n) for n in range((LAST - START).days + 1)):
+            for row in expected_rows(
+                store,
+                "link_clicks_by_day",
+                link_id=link,
+                start_date=day.isoformat(),
+                end_date=day.isoformat(),
+                granularity="hourly",
+            ):
+                assert ":00:" not in row["date"]  # the month's name stands for the minutes
+                hour = datetime.fromisoformat(row["date"][:13] + ":00").replace(tzinfo=UTC)
+                expected.add((link, hour, row["clicks"]))
+    assert expected and loaded == expected
+
+
 def test_a_failed_first_run_resumes_from_its_start_date(
     server: EmulatorServer, tmp_path: Path
 ) -> None:
@@ -208,22 +236,26 @@ def test_columns_the_contract_does_not_list_are_learned_from_the_answers(
     added it): the columns are typed from the answers and loaded, JSON and Arrow paths alike."""
     from databuddy_source.catalog import table_spec, untyped_query_type
     from databuddy_source.client import Databuddy
+    from databuddy_source.fetching import SliceFetcher
     from databuddy_source.planning import Parent, Window, plan_table
     from databuddy_source.shaping import slices_table
-    from databuddy_source.sync import SliceFetcher
 
     known = table_spec("top_pages")
     trimmed = replace(known, qtype=replace(known.qtype, fields=known.qtype.fields[:2]))
     untyped = replace(known, qtype=untyped_query_type("top_pages"))
     site = next(iter(sites(server)))
     parent = Parent("website", site, date(2026, 1, 1))
-    window = Window(today=date(2026, 3, 15), start_date=START)
+    window = Window(today=date(2026, 3, 15), start_date=START, lookback_days=2)
     with Databuddy(server.emulator.config.api_key, base_url=server.url) as client:
         for spec in (trimmed, untyped):
             fetcher = SliceFetcher(
-                client, timezone="UTC", filters=(), limit=10_000, rows_per_request=100_000
+                client,
+                timezone="UTC",
+                filters=(),
+                limit=10_000,
+                rows_per_request=100_000,
+                parameters_per_request=1,  # one request per day: JSON, then Arrow
             )
-            fetcher.client.max_parameters_per_request = 1  # one request per day: JSON, then Arrow
             planned = plan_table(spec, parent, window, None)
             results = [r for u in fetcher.units(parent, planned) for r in u.results]
             assert all(r.error is None for r in results)

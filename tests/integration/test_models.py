@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import destinations
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.models import MODELS, ModelsError, create_models
 
 from .modelling import (

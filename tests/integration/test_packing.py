@@ -4,19 +4,16 @@ pack the next run, and parents read side by side count their own requests."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import Databuddy
 from databuddy_source.catalog import table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_source.fetching import SliceFetcher
 from databuddy_source.planning import Parent, Window, plan
-from databuddy_source.sync import SliceFetcher
 
 from .syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
 from .test_sync_duckdb import parents_of
@@ -25,17 +22,14 @@ START, YESTERDAY = date(2026, 3, 1), date(2026, 3, 14)
 BIG = ("top_pages", "vitals_by_page", "entry_pages", "country", "summary_metrics")
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 def test_units_hold_no_more_rows_than_the_budget(server: EmulatorServer) -> None:
     reg = server.emulator.store.registry
     site = reg.websites_of(reg.demo_org_id)[0]
     parent = Parent("website", site["id"], site["name"], site["id"])
-    window = Window(today=date(2026, 3, 15), start_date=START, end_date=YESTERDAY)
+    window = Window(today=date(2026, 3, 15), start_date=START, end_date=YESTERDAY, lookback_days=2)
     specs = [table_spec(n) for n in BIG]
     slices = plan(specs, {"website": [parent]}, window, {})[parent]
     budget = 1_000  # 100 parameters: a first read asks 10 rows a slice

@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.cli import report as report_cli
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.models import MODELS, create_models
 
 from .headless import chromium, chromium_missing

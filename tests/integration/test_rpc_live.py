@@ -4,25 +4,18 @@ fails) does not mark every known website deleted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from .syncing import make_pipeline, sync, table_rows
 
 OPTIONS = {"queries": ["top_pages"], "start_date": "2026-03-14"}
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 def test_organization_flags_are_synced(server: EmulatorServer, tmp_path: Path) -> None:

@@ -6,18 +6,16 @@ inline keys of the delete match exactly (quotes, backslashes, line breaks)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import resources
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.pg_replace import delete_keys_sql
 
 from .syncing import assert_table_equals_truth, pipeline_into, sync, table_rows
@@ -26,10 +24,7 @@ from .test_sync_duckdb import START, YESTERDAY, parents_of
 TABLES = ["top_pages", "events_by_date"]
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture()
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

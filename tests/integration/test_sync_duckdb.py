@@ -4,17 +4,15 @@ RPC changes, request counts and isolation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 
 from .syncing import assert_table_equals_truth, change_objects, make_pipeline, sync, table_rows
 
@@ -22,13 +20,8 @@ START = date(2026, 3, 8)
 YESTERDAY = date(2026, 3, 14)
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    """A fresh emulator per test: tests here move its clock and change its objects."""
-    from dataclasses import replace
-
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+# A fresh emulator per test: tests here move its clock and change its objects.
+server = emulator_fixture()
 
 
 def parents_of(server: EmulatorServer) -> dict[str, dict[str, dict[str, str]]]:
@@ -172,7 +165,7 @@ def test_rpc_changes_are_reflected(server: EmulatorServer, tmp_path: Path) -> No
 
 
 def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_path: Path) -> None:
-    from databuddy_source import databuddy, last_report
+    from databuddy_source import databuddy
 
     reg = server.emulator.store.registry
     store_site, docs_site = (w["id"] for w in reg.websites_of(reg.demo_org_id)[:2])
@@ -186,11 +179,12 @@ def test_forbidden_website_does_not_stop_the_others(server: EmulatorServer, tmp_
         queries=["top_pages", "events_by_date"],
         rpc_collections=["none"],
     )
+    source.plan({})  # the run's discovery: both sites are its parents
     # after discovery, the key loses the store site
     key["resources"] = {f"website:{docs_site}": ["read:data"]}
     pipeline.run(source)
-    report = last_report()
-    assert report is not None and report.failures
+    report = source.report
+    assert report.failures
     assert all(
         store_site in f or "AccessDenied" in f or "Access denied" in f for f in report.failures
     )

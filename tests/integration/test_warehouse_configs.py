@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 import sqlglot
+from databuddy_emulator.server import EmulatorServer
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.common.schema.utils import get_columns_names_with_prop
 
 from databuddy_source import databuddy
-from databuddy_source.emulator.server import EmulatorServer
 
 from .syncing import AS_OF, daily_sync_module
 
@@ -259,8 +259,8 @@ def run_in_duckdb(pipeline: Any, ddl: dict[str, list[str]]) -> None:
 def test_bigquery_tables_can_be_partitioned_by_date(
     project: Path, daily_sync: Any, server: EmulatorServer
 ) -> None:
-    """The README's recommendation: query-type tables partitioned by ``date`` and clustered by
-    their parent id, so a re-read slice's delete touches only its days."""
+    """docs/destinations.md's recommendation: query-type tables partitioned by ``date`` and
+    clustered by their parent id, so a re-read slice's delete touches only its days."""
     use_documented_toml(project, "bigquery")
     pipeline = extracted(daily_sync, "bigquery", server, change=partitioned_by_date)
     ddl = assert_loadable(pipeline, "bigquery")

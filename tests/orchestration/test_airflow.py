@@ -21,10 +21,10 @@ from typing import Any
 
 import dlt
 import pytest
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.catalog import table_spec
 from databuddy_source.discovery import shard_of
-from databuddy_source.emulator.server import EmulatorServer
 
 from ..integration.syncing import assert_table_equals_truth, days, table_rows
 from ..integration.test_sync_duckdb import parents_of

@@ -24,6 +24,7 @@ pytest.importorskip("dagster_dlt", reason="needs the dagster extra (dagster, dag
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 from dagster_dlt.constants import META_KEY_PIPELINE
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import databuddy
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES
@@ -37,7 +38,6 @@ from databuddy_source.dagster import (
     default_pipeline,
 )
 from databuddy_source.destinations import DUCKDB_MEMORY_LIMIT
-from databuddy_source.emulator.server import EmulatorServer
 from databuddy_source.errors import ConfigurationError
 from databuddy_source.rpc_resources import DEFAULT_COLLECTIONS
 

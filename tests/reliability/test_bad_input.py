@@ -9,16 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from databuddy_source.emulator import fixtures
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
+from databuddy_emulator import fixtures
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 GOOD = (
@@ -146,10 +144,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 def run_cli(

@@ -13,27 +13,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
-from databuddy_source.emulator.truth import expected_rows
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
+from databuddy_emulator.truth import expected_rows
 
 SCRIPT = Path(__file__).resolve().parents[2] / "pipelines" / "daily_sync.py"
 TRIALS = int(os.environ.get("CRASH_TRIALS", "3"))
 QUERIES = "top_pages,events_by_date,country,error_types"
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000)) as srv:
-        yield srv
+server = emulator_fixture(scope="module")
 
 
 def start(tmp: Path, server: EmulatorServer) -> subprocess.Popen[str]:

@@ -4,26 +4,20 @@ failed requests or its retry budget, finishes the others exactly, and reports it
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import settings
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from tests.integration.syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
 from tests.reliability.test_faults_during_sync import fault, websites
 
 QUERIES = ["top_pages", "events_by_date", "country"]
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000, rate_window_seconds=1.0)) as srv:
-        yield srv
+server = emulator_fixture(rate_window_seconds=1.0)
 
 
 def test_a_dead_website_costs_seconds_and_the_others_load(

@@ -3,17 +3,15 @@ tables equal to ground truth, or fails clearly and leaves the tables as they wer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from tests.integration.syncing import assert_table_equals_truth, make_pipeline, sync, table_rows
 
 QUERIES = ["top_pages", "events_by_date", "country"]
@@ -26,11 +24,8 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-@pytest.fixture()
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    # a 1 s rate-limit window: a 429's reset is a second away, so storms end quickly
-    with EmulatorServer(replace(small_config, rate_limit=100_000, rate_window_seconds=1.0)) as srv:
-        yield srv
+# a 1 s rate-limit window: a 429's reset is a second away, so storms end quickly
+server = emulator_fixture(rate_window_seconds=1.0)
 
 
 def websites(server: EmulatorServer) -> dict[str, dict[str, str]]:

@@ -3,25 +3,19 @@ accounts for every one (``benchmarks/load_sync.py`` runs 50 x 20 x 30 and measur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
+from databuddy_emulator.pytest_plugin import emulator_fixture
+from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES, table_spec
-from databuddy_source.emulator.config import EmulatorConfig
-from databuddy_source.emulator.server import EmulatorServer
 from tests.integration.syncing import make_pipeline, sync, table_rows
 
 SITES, DAYS = 12, 7
 TYPES = [t for t in DEFAULT_QUERY_TYPES if table_spec(t).qtype.project == "website"][:20]
 
 
-@pytest.fixture(scope="module")
-def server(small_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(replace(small_config, rate_limit=100_000, extra_websites=SITES)) as srv:
-        yield srv
+server = emulator_fixture(scope="module", extra_websites=SITES)
 
 
 def test_every_slice_is_accounted_for(server: EmulatorServer, tmp_path: Path) -> None:

@@ -10,11 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from databuddy_source.custom_report_options import (
-    resolve_custom_rate_limit,
-    resolve_report,
-    resolve_reports,
-)
+from databuddy_source.custom_report_options import resolve_report, resolve_reports
 from databuddy_source.custom_reports import CustomReport, request_ranges, truncation_hint
 from databuddy_source.errors import ConfigurationError
 
@@ -185,10 +181,12 @@ def test_truncation_hint_says_how_to_narrow() -> None:
 
 
 def test_custom_rate_limit_is_checked() -> None:
-    assert resolve_custom_rate_limit(60) == 60
+    from databuddy_source.options import resolve_options
+
+    assert resolve_options(custom_rate_limit=60).custom_rate_limit == 60
     for bad in (0, -1, 2.5, "60", True):
         with pytest.raises(ConfigurationError, match=r"custom_rate_limit: .* at least 1"):
-            resolve_custom_rate_limit(bad)
+            resolve_options(custom_rate_limit=bad)
 
 
 def test_the_custom_budget_is_its_own_and_shared_by_the_key() -> None:

@@ -11,9 +11,9 @@ import pytest
 from databuddy_source.arrow_answers import disjoint_concat
 from databuddy_source.catalog import select_live, table_spec
 from databuddy_source.errors import ConfigurationError, FatalError, ValidationError
+from databuddy_source.paging import join_pages
 from databuddy_source.planning import Parent, PlannedSlice
 from databuddy_source.retry import RetryBudget
-from databuddy_source.sync import _joined
 from databuddy_source.triage import culprits
 
 SITE = Parent("website", "site_a", date(2026, 1, 1))
@@ -95,9 +95,9 @@ def test_an_unknown_type_refusal_blames_that_type() -> None:
 def test_overlapping_pages_are_joined_without_duplicates_and_flagged() -> None:
     first = [{"name": "/a", "visitors": 5}, {"name": "/b", "visitors": 3}]
     tied = [{"name": "/b", "visitors": 3}, {"name": "/c", "visitors": 3}]
-    rows, overlapped = _joined(list(first), tied)
+    rows, overlapped = join_pages(list(first), tied)
     assert rows == [*first, {"name": "/c", "visitors": 3}] and overlapped
-    rows, overlapped = _joined(list(first), [{"name": "/d", "visitors": 1}])
+    rows, overlapped = join_pages(list(first), [{"name": "/d", "visitors": 1}])
     assert len(rows) == 3 and not overlapped
 
 
@@ -131,8 +131,8 @@ def test_arrow_pages_are_joined_in_arrow_exactly_as_row_by_row() -> None:
     ]
     for page, in_arrow in cases:
         assert (disjoint_concat(arrow(first), arrow(page)) is not None) == in_arrow
-        rows, overlapped = _joined(arrow(first), arrow(page))
-        expected, expected_overlap = _joined(list(first), list(page))
+        rows, overlapped = join_pages(arrow(first), arrow(page))
+        expected, expected_overlap = join_pages(list(first), list(page))
         as_rows = rows.to_pylist() if isinstance(rows, pa.Table) else rows
         assert (as_rows, overlapped) == (expected, expected_overlap)
         assert isinstance(rows, pa.Table) == (not overlapped)

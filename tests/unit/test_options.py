@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 from databuddy_source.catalog import DEFAULT_QUERY_TYPES
 from databuddy_source.errors import ConfigurationError
-from databuddy_source.options import resolve_options
+from databuddy_source.options import OPTIONS, resolve_options
 
 
 def test_defaults() -> None:
@@ -45,3 +48,47 @@ def test_bad_options(kwargs: dict[str, object], message: str) -> None:
         resolve_options(**kwargs)
     assert "sources.databuddy." in str(caught.value)
     assert "SOURCES__DATABUDDY__" in str(caught.value)
+
+
+def test_the_source_signature_is_the_options_table() -> None:
+    from databuddy_source import databuddy
+
+    parameters = inspect.signature(databuddy).parameters
+    assert list(parameters) == [o.name for o in OPTIONS]
+    for option in OPTIONS:
+        if not option.secret:
+            assert parameters[option.name].default == option.default, option.name
+
+
+def test_dlt_config_reaches_the_source_and_building_it_sends_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from databuddy_source import databuddy
+
+    monkeypatch.setenv("SOURCES__DATABUDDY__LOOKBACK_DAYS", "5")
+    monkeypatch.setenv("SOURCES__DATABUDDY__QUERIES", '["top_pages"]')
+    # nothing listens on the discard port: building the source must not ask it anything
+    source = databuddy(api_key="dbdy_" + "x" * 40, base_url="http://127.0.0.1:9")
+    assert source.options.lookback_days == 5 and source.options.query_types == ("top_pages",)
+    assert "top_pages" in source.resources
+    assert source.source_run.client.stats.first_sent is None, "a request was sent"
+    assert source.with_resources("top_pages").report is source.report
+
+
+def test_the_sync_flags_are_the_options_declared_as_flags() -> None:
+    from databuddy_source.cli.sync_args import build_parser, parse_args, source_kwargs
+
+    text = build_parser().format_help()
+    for option in OPTIONS:
+        flag = "--" + option.name.replace("_", "-")
+        shown = re.search(rf"(?<![\w-]){flag}(?![\w-])", text) is not None
+        assert shown == option.flag, flag
+    args = parse_args(
+        ["--lookback-days", "5", "--queries", "top_pages, country", "--include-today"]
+    )
+    assert source_kwargs(args) == {
+        "lookback_days": 5,
+        "queries": ["top_pages", "country"],
+        "include_today": True,
+    }
+    assert source_kwargs(parse_args([])) == {}, "unset flags leave dlt config alone"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from databuddy_source.catalog import table_spec
+from databuddy_source.packing import requests_needed
 from databuddy_source.planning import (
     Parent,
     Window,
     plan,
     plan_table,
-    requests_needed,
     settled_through,
 )
 
@@ -23,7 +23,7 @@ def days_of(slices: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
 
 
 def test_first_run_starts_at_creation_and_stops_yesterday() -> None:
-    slices = plan_table(table_spec("top_pages"), SITE, Window(today=TODAY), None)
+    slices = plan_table(table_spec("top_pages"), SITE, Window(today=TODAY, lookback_days=2), None)
     assert days_of(slices)[0] == ("2026-03-01", "2026-03-01")
     assert days_of(slices)[-1] == ("2026-03-14", "2026-03-14")
     assert len(slices) == 14
@@ -63,33 +63,42 @@ def test_daily_runs_still_reread_the_lookback() -> None:
 
 
 def test_include_today_reads_today_but_never_records_it_complete() -> None:
-    window = Window(today=TODAY, include_today=True)
+    window = Window(today=TODAY, include_today=True, lookback_days=2)
     assert plan_table(table_spec("top_pages"), SITE, window, "2026-03-14")[-1].start == TODAY
     assert window.complete_through == date(2026, 3, 14)
 
 
 def test_bounded_backfill_ignores_state() -> None:
-    window = Window(today=TODAY, start_date=date(2026, 3, 2), end_date=date(2026, 3, 3))
+    window = Window(
+        today=TODAY, start_date=date(2026, 3, 2), end_date=date(2026, 3, 3), lookback_days=2
+    )
     slices = plan_table(table_spec("country"), SITE, window, "2026-03-14")
     assert days_of(slices) == [("2026-03-02", "2026-03-02"), ("2026-03-03", "2026-03-03")]
 
 
 def test_week_and_month_grains_cover_whole_periods() -> None:
-    weeks = plan_table(table_spec("top_pages", "week"), SITE, Window(today=TODAY), None)
+    weeks = plan_table(
+        table_spec("top_pages", "week"), SITE, Window(today=TODAY, lookback_days=2), None
+    )
     assert days_of(weeks) == [
         ("2026-02-23", "2026-03-01"),
         ("2026-03-02", "2026-03-08"),
         ("2026-03-09", "2026-03-14"),
     ]  # Monday weeks; the last is partial
     months = plan_table(
-        table_spec("top_pages", "month"), SITE, Window(today=date(2026, 4, 2)), None
+        table_spec("top_pages", "month"),
+        SITE,
+        Window(today=date(2026, 4, 2), lookback_days=2),
+        None,
     )
     assert days_of(months) == [("2026-03-01", "2026-03-31"), ("2026-04-01", "2026-04-01")]
     assert table_spec("top_pages", "week").table_name == "top_pages_weekly"
 
 
 def test_series_are_read_one_day_per_parameter() -> None:
-    slices = plan_table(table_spec("events_by_date"), SITE, Window(today=TODAY), "2026-03-13")
+    slices = plan_table(
+        table_spec("events_by_date"), SITE, Window(today=TODAY, lookback_days=2), "2026-03-13"
+    )
     assert [s.days for s in slices] == [
         (date(2026, 3, 12),),
         (date(2026, 3, 13),),
@@ -98,7 +107,9 @@ def test_series_are_read_one_day_per_parameter() -> None:
 
 
 def test_snapshot_types_are_one_slice_per_parent() -> None:
-    slices = plan_table(table_spec("retention_cohorts"), SITE, Window(today=TODAY), None)
+    slices = plan_table(
+        table_spec("retention_cohorts"), SITE, Window(today=TODAY, lookback_days=2), None
+    )
     assert len(slices) == 1 and table_spec("retention_cohorts").merge_key == ["website_id"]
 
 
@@ -110,7 +121,9 @@ def test_nothing_to_read_when_up_to_date() -> None:
 def test_plan_orders_by_day_then_table_and_counts_requests() -> None:
     specs = [table_spec("top_pages"), table_spec("country"), table_spec("link_clicks_by_day")]
     link = Parent("link", "l1", date(2026, 3, 10))
-    planned = plan(specs, {"website": [SITE], "link": [link]}, Window(today=TODAY), {})
+    planned = plan(
+        specs, {"website": [SITE], "link": [link]}, Window(today=TODAY, lookback_days=2), {}
+    )
     site_slices = planned[SITE]
     assert [(s.start.day, s.spec.name) for s in site_slices[:4]] == [
         (1, "country"),

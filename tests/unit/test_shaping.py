@@ -25,7 +25,7 @@ SITE = Parent("website", "w1", date(2026, 3, 14))
 
 def first_slice(name: str, **kw: object):  # type: ignore[no-untyped-def]
     spec = table_spec(name, **kw)  # type: ignore[arg-type]
-    return spec, plan_table(spec, SITE, Window(today=date(2026, 3, 15)), None)[0]
+    return spec, plan_table(spec, SITE, Window(today=date(2026, 3, 15), lookback_days=2), None)[0]
 
 
 def test_breakdown_rows_get_parent_and_slice_date() -> None:
@@ -67,6 +67,21 @@ def test_series_day_and_hour() -> None:
     assert rows_h[0]["hour"] == datetime(2026, 3, 14, 5, tzinfo=UTC)
     assert rows_h[0]["date"] == date(2026, 3, 14)
     assert hourly.table_name == "events_by_date_hourly"
+
+
+def test_an_hour_labelled_with_the_month_name_in_its_minutes_is_read() -> None:
+    """Link types' hourly labels read '13:November:00' (ClickHouse's %M is the month's name)."""
+    hourly, planned = first_slice("link_clicks_by_day", hourly=True)
+    labels = ["2026-03-14 13:March:00", "2026-03-14 14:March:00"]
+    rows = to_arrow(
+        hourly, slice_rows(planned, [{"date": d, "clicks": 1} for d in labels])
+    ).to_pylist()
+    assert [r["hour"] for r in rows] == [
+        datetime(2026, 3, 14, 13, tzinfo=UTC),
+        datetime(2026, 3, 14, 14, tzinfo=UTC),
+    ]
+    with pytest.raises(pa.ArrowInvalid):  # anything else that is no date-time still fails
+        to_arrow(hourly, slice_rows(planned, [{"date": "2026-03-14 13:xx:00:00", "clicks": 1}]))
 
 
 def test_types_are_coerced_and_arrays_become_json() -> None:
@@ -115,7 +130,8 @@ def test_integer_columns_stay_integers_and_nullable_averages_stay_null() -> None
 def test_column_wise_tables_equal_row_wise_ones_for_every_type(store, demo_ids) -> None:  # type: ignore[no-untyped-def]
     """``slices_table`` (Arrow builds the columns) gives exactly what the row-wise path gives,
     for every table-shaped type, on real emulator answers, with empty slices among them."""
-    from databuddy_source.emulator.truth import expected_rows
+    from databuddy_emulator.truth import expected_rows
+
     from databuddy_source.options import resolve_query_types
     from databuddy_source.shaping import _row_wise, slices_table
 
@@ -130,7 +146,7 @@ def test_column_wise_tables_equal_row_wise_ones_for_every_type(store, demo_ids) 
         spec = table_spec(name)
         key, parent_id = scope[spec.qtype.project]
         parent = Parent(spec.qtype.project, parent_id, date(2026, 1, 1))
-        window = Window(today=date(2026, 3, 15), start_date=date(2026, 3, 11))
+        window = Window(today=date(2026, 3, 15), start_date=date(2026, 3, 11), lookback_days=2)
         answered = []
         for planned in plan_table(spec, parent, window, None)[:3]:
             rows = expected_rows(
