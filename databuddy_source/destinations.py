@@ -3,7 +3,7 @@
 :func:`duckdb` and :func:`postgres` are dlt's DuckDB and PostgreSQL destinations (same
 configuration sections, ``[destination.duckdb]``/``DESTINATION__POSTGRES__CREDENTIALS`` or
 ``destination_name``'s, and the same type in pipeline state) whose job clients load this
-source's query-type tables faster (``fast_clients.py``). Every other table, and every
+source's query-type tables faster (``merge/duckdb_client.py``). Every other table, and every
 destination made by dlt itself, loads exactly as dlt loads it: nothing here changes dlt.
 """
 
@@ -71,7 +71,7 @@ class _StockType:
 
 
 class DuckDbDestination(_StockType, dlt.destinations.duckdb):
-    """dlt's DuckDB destination with :class:`fast_clients.SliceDuckDbClient`, and DuckDB's
+    """dlt's DuckDB destination with :class:`merge.duckdb_client.SliceDuckDbClient`, and DuckDB's
     ``memory_limit`` set to :attr:`memory_limit` unless the credentials' ``global_config``
     sets one."""
 
@@ -90,19 +90,19 @@ class DuckDbDestination(_StockType, dlt.destinations.duckdb):
     def client_class(self) -> Any:
         if not fast_clients_tested():
             return super().client_class
-        from .fast_clients import SliceDuckDbClient
+        from .merge.duckdb_client import SliceDuckDbClient
 
         return SliceDuckDbClient
 
 
 class PostgresDestination(_StockType, dlt.destinations.postgres):
-    """dlt's PostgreSQL destination with :class:`pg_replace.SlicePostgresClient`."""
+    """dlt's PostgreSQL destination with :class:`merge.postgres_client.SlicePostgresClient`."""
 
     @property
     def client_class(self) -> Any:
         if not fast_clients_tested():
             return super().client_class
-        from .pg_replace import SlicePostgresClient
+        from .merge.postgres_client import SlicePostgresClient
 
         return SlicePostgresClient
 

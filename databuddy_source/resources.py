@@ -291,7 +291,7 @@ def table_transformer(spec: TableSpec, source: DltResource) -> DltResource:
         return with_load_id(batch)
 
     # this source's table: only such tables do the destinations of databuddy_source.destinations
-    # load faster than dlt's own (see fast_clients.py)
+    # load faster than dlt's own (see merge/duckdb_client.py)
     table.apply_hints(additional_table_hints={SOURCE_HINT: True})
     return table
 

@@ -130,8 +130,8 @@ def main(url: str, api_key: str, workdir: str) -> None:
 
     import databuddy_source
     from databuddy_source import destinations
-    from databuddy_source.fast_clients import SliceDuckDbClient
-    from databuddy_source.pg_replace import SlicePostgresClient
+    from databuddy_source.merge.duckdb_client import SliceDuckDbClient
+    from databuddy_source.merge.postgres_client import SlicePostgresClient
 
     source = databuddy_source.databuddy(
         api_key=api_key, base_url=url, queries=["top_pages"], as_of="2026-03-15"

@@ -1,6 +1,6 @@
 """dlt's conventions on the synced tables: every query-type row carries the ``_dlt_load_id`` of
 the package that wrote it, so joins with ``_dlt_loads`` work (on DuckDB and PostgreSQL through
-the in-place replace of slice_replace.py), and ``pipeline.dataset()`` reads the
+the in-place replace of merge/replace.py), and ``pipeline.dataset()`` reads the
 tables (it broke with sqlglot 30.22+; pyproject.toml keeps sqlglot below)."""
 
 from __future__ import annotations

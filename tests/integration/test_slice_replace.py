@@ -1,8 +1,8 @@
 """DuckDB and PostgreSQL: a query table's package replaces its slices in one transaction, written
-once (slice_replace.py, pg_replace.py). Proved on a real database against the emulator's ground
-truth: re-read slices and empty answers replace old rows, a failing job changes nothing, a
-package whose table spans several files falls back to dlt's staged merge, and PostgreSQL's
-inline keys of the delete match exactly (quotes, backslashes, line breaks)."""
+once (databuddy_source/merge/). Proved on a real database against the emulator's ground truth:
+re-read slices and empty answers replace old rows, a failing job changes nothing, a package
+whose table spans several files falls back to dlt's staged merge, and PostgreSQL's inline keys
+of the delete match exactly (quotes, backslashes, line breaks)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from databuddy_emulator.pytest_plugin import emulator_fixture
 from databuddy_emulator.server import EmulatorServer
 
 from databuddy_source import resources
-from databuddy_source.pg_replace import delete_keys_sql
+from databuddy_source.merge.postgres_client import delete_keys_sql
 
 from .syncing import assert_table_equals_truth, pipeline_into, sync, table_rows
 from .test_sync_duckdb import START, YESTERDAY, parents_of

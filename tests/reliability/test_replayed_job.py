@@ -2,11 +2,11 @@
 it done, makes the next load run that copy again. Each row must still load once.
 
 A query table's package in one file replaces its slices in the table itself
-(slice_replace.py), on DuckDB and PostgreSQL: the kill lands after its rows are in the table,
+(merge/replace.py), on DuckDB and PostgreSQL: the kill lands after its rows are in the table,
 and the replay deletes and inserts them again, with no merge job at all. A table spread over
 several files goes through dlt's staged merge: its rows are staged twice, and the merge keeps
 dlt's per-key dedup pass exactly when the staging table holds more rows than the table's job
-files (merge_keys.py): proved on the rows loaded and on the merge SQL that ran."""
+files (merge/keys.py): proved on the rows loaded and on the merge SQL that ran."""
 
 from __future__ import annotations
 

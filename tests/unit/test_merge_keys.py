@@ -9,7 +9,7 @@ from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 import databuddy_source  # noqa: F401  (importing it must change nothing in dlt)
 from databuddy_source.catalog import SOURCE_HINT
-from databuddy_source.merge_keys import SliceMergeJob, is_slice_table
+from databuddy_source.merge.keys import SliceMergeJob, is_slice_table
 
 NESTED = (['"website_id"', '"date"', '"_slice_row"'], ['"website_id"', '"date"'])
 

@@ -1,7 +1,7 @@
-"""The job clients of ``databuddy_source.destinations``: dlt's DuckDB client (and, in
-``pg_replace.py``, its PostgreSQL client) loading the query-type tables (``x-databuddy-source``,
-``catalog.SOURCE_HINT``) the faster ways of ``slice_replace.py`` and ``merge_keys.py``, and
-every other table exactly as dlt does.
+"""The DuckDB job client of ``databuddy_source.destinations.duckdb()`` (its PostgreSQL twin is
+in ``postgres_client.py``): dlt's client, loading the query-type tables (``x-databuddy-source``,
+``catalog.SOURCE_HINT``) the faster ways of ``replace.py`` and ``keys.py``, and every other
+table exactly as dlt does.
 
 They override methods of dlt's clients that are not public API (``_create_merge_followup_jobs``,
 the merge job's SQL generators): ``destinations.py`` uses them only on the dlt versions they
@@ -10,7 +10,6 @@ were tested with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 import pyarrow.parquet as pq
@@ -19,28 +18,13 @@ from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.job_client_impl import SqlJobClientBase
 
-from .merge_keys import SliceMergeJob, is_slice_table, with_job_rows
-from .slice_replace import SliceReplaceMixin
-
-
-class SliceMergeMixin(SqlJobClientBase):
-    """A slice table's merge job is a :class:`SliceMergeJob`, told its job files' row count."""
-
-    def create_table_chain_completed_followup_jobs(
-        self, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
-    ) -> Any:
-        chain = with_job_rows(table_chain, completed_table_chain_jobs)
-        return super().create_table_chain_completed_followup_jobs(chain, completed_table_chain_jobs)
-
-    def _create_merge_followup_jobs(self, table_chain: Sequence[Any]) -> Any:
-        if is_slice_table(table_chain[0]):
-            return [SliceMergeJob.from_table_chain(table_chain, self.sql_client)]
-        return super()._create_merge_followup_jobs(table_chain)
+from .keys import SliceMergeMixin
+from .replace import SliceReplaceMixin
 
 
 class DuckDbSliceReplaceJob(RunnableLoadJob, HasFollowupJobs):
     """Deletes the Parquet file's slices from the table and inserts its rows less the markers,
-    in one DuckDB transaction (see ``slice_replace.py``): a hash join on the merge key, and
+    in one DuckDB transaction (see ``merge/replace.py``): a hash join on the merge key, and
     the file read by DuckDB as dlt's own copy job reads it."""
 
     def __init__(self, file_path: str, table: Any, qualified_table: str) -> None:

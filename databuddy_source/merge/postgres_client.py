@@ -5,7 +5,7 @@ dlt's delete-insert merge copies a package's rows into a staging table, then del
 destination rows whose merge key the staging table holds and inserts the staged rows. On
 PostgreSQL the second write is half the load (B3: 3.3 s of a 2.6M-row backfill's 9 s).
 
-The file's job (:class:`SliceReplaceJob`) does the merge itself, as ``slice_replace.py``
+The file's job (:class:`SliceReplaceJob`) does the merge itself, as ``merge/replace.py``
 describes, over one ADBC connection: the delete's keys go inline as a ``VALUES`` list, so no
 temporary table and no ``TEMP`` privilege is needed.
 
@@ -33,9 +33,9 @@ from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
-from .catalog import SOURCE_HINT
-from .fast_clients import SliceMergeMixin
-from .slice_replace import KEY_TYPES, SliceReplaceMixin
+from ..catalog import SOURCE_HINT
+from .keys import SliceMergeMixin
+from .replace import KEY_TYPES, SliceReplaceMixin
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A query table's package replaces its slices in place, each row written once, instead of going
 through dlt's staged merge (which writes every row twice: into the staging table, then into
 the table). What the destinations share; the jobs themselves are the destinations' own
-(``fast_clients.DuckDbSliceReplaceJob``, ``pg_replace.SliceReplaceJob``).
+(``duckdb_client.DuckDbSliceReplaceJob``, ``postgres_client.SliceReplaceJob``).
 
 A query table's rows of one package are all in one Parquet file whenever dlt did not rotate
 files (the usual case). That file's job then does the merge itself, in one transaction:
@@ -17,7 +17,7 @@ staging nor the per-key dedup pass is needed. Readers see the table before or af
 package, as with dlt's merge. Once the job has completed, dlt's merge job for the table is not
 created.
 
-Anything else takes dlt's staged merge (with ``merge_keys.SliceMergeJob``): tables of another
+Anything else takes dlt's staged merge (with ``keys.SliceMergeJob``): tables of another
 shape (the RPC collections, ``sync_log``), tables without ``x-databuddy-source``
 (``catalog.SOURCE_HINT``: any other source's), or a table with more than one file in the
 package, where per-file transactions could delete each other's rows.
@@ -34,7 +34,7 @@ from dlt.common.schema.utils import get_columns_names_with_prop, get_nested_tabl
 from dlt.common.storages.load_package import LoadJobInfo, ParsedLoadJobFileName
 from dlt.destinations.job_client_impl import SqlJobClientBase
 
-from .merge_keys import is_slice_table
+from .keys import is_slice_table
 
 KEY_TYPES = {"text": "text", "date": "date", "bigint": "bigint"}  # merge key type -> SQL cast
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")  # in moving order

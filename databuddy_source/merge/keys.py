@@ -32,10 +32,11 @@ from typing import Any
 import pyarrow.parquet as pq
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.common.storages.load_package import LoadJobInfo
+from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
-from .catalog import SOURCE_HINT
+from ..catalog import SOURCE_HINT
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +141,18 @@ class SliceMergeJob(SqlMergeFollowupJob):
                 )
         statements: list[str] = super().gen_merge_sql(table_chain, sql_client)
         return statements
+
+
+class SliceMergeMixin(SqlJobClientBase):
+    """A slice table's merge job is a :class:`SliceMergeJob`, told its job files' row count."""
+
+    def create_table_chain_completed_followup_jobs(
+        self, table_chain: Sequence[Any], completed_table_chain_jobs: Any = None
+    ) -> Any:
+        chain = with_job_rows(table_chain, completed_table_chain_jobs)
+        return super().create_table_chain_completed_followup_jobs(chain, completed_table_chain_jobs)
+
+    def _create_merge_followup_jobs(self, table_chain: Sequence[Any]) -> Any:
+        if is_slice_table(table_chain[0]):
+            return [SliceMergeJob.from_table_chain(table_chain, self.sql_client)]
+        return super()._create_merge_followup_jobs(table_chain)
