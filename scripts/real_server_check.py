@@ -38,6 +38,13 @@ from databuddy_source.client import Databuddy  # noqa: E402
 
 RECORD = ROOT / "docs" / "real-server-runs.md"
 PARENT_COLUMNS = {"website_id", "link_id", "schedule_id", "organization_id"}
+# the argument that names a parent of each kind (sync_log's parent_kind)
+PARENT_ARGUMENT = {
+    "website": "website_id",
+    "link": "link_id",
+    "schedule": "schedule_id",
+    "organization": "organization_id",
+}
 PER_REQUEST = 50
 RANGE_IN_ZONE = {"uptime_time_series"}  # the server parses this type's range in the zone
 
@@ -107,13 +114,14 @@ def run_sync(args: argparse.Namespace, key: str, workdir: Path) -> tuple[int, fl
     return done.returncode, seconds, done.stdout + done.stderr
 
 
-def loaded_slices(db: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, date, str]]:
-    """(table, query type, parent id, slice date, zone) of every day slice loaded."""
+def loaded_slices(db: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str, date, str]]:
+    """(table, query type, parent kind, parent id, slice date, zone) of every day slice loaded."""
     rows = db.execute(
-        "SELECT table_name, query_type, parent_id, slice_date, timezone FROM databuddy.sync_log "
-        "WHERE status = 'loaded' AND start_date = end_date ORDER BY 1, 3, 4"
+        "SELECT table_name, query_type, parent_kind, parent_id, slice_date, timezone "
+        "FROM databuddy.sync_log WHERE status = 'loaded' AND start_date = end_date "
+        "ORDER BY 1, 4, 5"
     ).fetchall()
-    return [(t, q, p, d, z) for t, q, p, d, z in rows]
+    return [(t, q, k, p, d, z) for t, q, k, p, d, z in rows]
 
 
 def destination_rows(
@@ -162,13 +170,13 @@ def compare(
 ) -> tuple[int, int, list[str], dict[str, tuple[int, int]]]:
     client = Databuddy(key, base_url=args.base_url)
     # One request carries one zone: a website's slices are packed per zone of their table.
-    by_parent: dict[tuple[str, str], list[tuple[str, str, date, str]]] = defaultdict(list)
-    for table, name, parent, day, zone in loaded_slices(db):
-        by_parent[parent, zone].append((table, name, day, zone))
+    by_parent: dict[tuple[str, str, str], list[tuple[str, str, date, str]]] = defaultdict(list)
+    for table, name, kind, parent, day, zone in loaded_slices(db):
+        by_parent[kind, parent, zone].append((table, name, day, zone))
     compared = equal = 0
     mismatches: list[str] = []
     per_site: dict[str, tuple[int, int]] = {}  # website -> (compared, equal)
-    for (parent, _zone), slices in by_parent.items():
+    for (kind, parent, _zone), slices in by_parent.items():
         for start in range(0, len(slices), PER_REQUEST):
             chunk = slices[start : start + PER_REQUEST]
             parameters = []
@@ -179,7 +187,7 @@ def compare(
                 )
             answer = client.query.execute(
                 parameters=parameters,
-                website_id=parent,
+                **{PARENT_ARGUMENT[kind]: parent},
                 start_date=min(p["start_date"] for p in parameters),
                 end_date=max(p["end_date"] for p in parameters),
                 timezone=chunk[0][3],
@@ -199,8 +207,8 @@ def compare(
 
 
 def requests_spent(log: str) -> int | None:
-    match = re.search(r"Run \w+: (?:\d+ slices in )?(\d+) query requests", log)
-    return int(match[1]) if match else None
+    match = re.search(r"Run \w+: (?:[\d,]+ slices in )?([\d,]+) query requests", log)
+    return int(match[1].replace(",", "")) if match else None
 
 
 def fewest_requests(db: duckdb.DuckDBPyConnection, per_request: int = 100) -> dict[str, int]:
